@@ -1,0 +1,83 @@
+namespace Crate.Core.Contract;
+
+/// <summary>Whether a model is the white-box CRATE variant or the standard transformer it is compared with.</summary>
+public enum ModelRole
+{
+    /// <summary>The CRATE (white-box) model.</summary>
+    Crate,
+    /// <summary>The standard transformer baseline.</summary>
+    Baseline,
+}
+
+/// <summary>A model a task can train, e.g. <c>crate</c> (CRATE classifier) or <c>vit</c> (ViT).</summary>
+public sealed record ModelInfo(string Name, ModelRole Role, string Description);
+
+/// <summary>
+/// A named preset: values for config keys written as on the command line (<c>--set key=value</c>).
+/// <see cref="Common"/> applies to every model, <see cref="PerModel"/> on top of it for one model,
+/// so both models of a task share one training recipe.
+/// </summary>
+public sealed record Preset(
+    string Name,
+    string Description,
+    IReadOnlyDictionary<string, string> Common,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PerModel)
+{
+    /// <summary>The values this preset sets for <paramref name="model"/>, model-specific ones last.</summary>
+    public IEnumerable<KeyValuePair<string, string>> ValuesFor(string model) =>
+        PerModel.TryGetValue(model, out var own) ? Common.Concat(own) : Common;
+}
+
+/// <summary>
+/// A dataset a task reads. <see cref="ShippedDefault"/> is a folder relative to the repository's
+/// <c>data/</c> folder (or null when the user must bring it); <see cref="SystemPath"/> is where a
+/// distribution package installs the full set, if any.
+/// </summary>
+public sealed record DatasetNeed(
+    string Name,
+    string Description,
+    string? ShippedDefault,
+    string? SystemPath = null,
+    string? HowToGet = null);
+
+/// <summary>A metric a task reports. <see cref="Unit"/> is e.g. "%" or "nats/token".</summary>
+public sealed record MetricInfo(string Name, string Description, bool HigherIsBetter, string Unit = "");
+
+/// <summary>
+/// A number the paper reports for (model, metric), with where it comes from and which configuration
+/// and data it was measured on (so a report can say when ours is not comparable).
+/// </summary>
+public sealed record PaperReference(string Model, string Metric, double Value, string Config, string Source);
+
+/// <summary>A named architecture (CRATE-T, ViT-S, ...) and its parameter count.</summary>
+public sealed record NamedModelConfig(string Name, string Model, long Parameters, string Description);
+
+/// <summary>One row per evaluation epoch (or evaluation interval) of a run.</summary>
+public sealed record EpochRow(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>
+/// One white-box measurement of one layer (crate-paper.md §4): <see cref="Measure"/> is e.g.
+/// <c>Rc</c> (compression term), <c>R</c> (coding rate) or <c>nonzero</c> (fraction of non-zeros);
+/// mean and standard deviation over the samples measured.
+/// </summary>
+public sealed record WhiteBoxRow(int Layer, string Measure, string Split, double Mean, double Std, int Samples);
+
+/// <summary>Live progress of a run, for the console and ETA.</summary>
+public sealed record ProgressInfo(
+    long Step,
+    long TotalSteps,
+    int Epoch,
+    double Loss,
+    double LearningRate,
+    double SamplesPerSecond,
+    TimeSpan Elapsed,
+    TimeSpan? Eta);
+
+/// <summary>A file a run produced (plot, attention map, checkpoint export), relative to its run folder.</summary>
+public sealed record Artifact(string Name, string RelativePath, string Description);
+
+/// <summary>What a finished run returns: final metrics, white-box rows and artifacts.</summary>
+public sealed record RunResult(
+    IReadOnlyDictionary<string, double> Metrics,
+    IReadOnlyList<WhiteBoxRow> WhiteBox,
+    IReadOnlyList<Artifact> Artifacts);

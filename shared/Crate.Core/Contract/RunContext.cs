@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Crate.Core.Contract;
+
+/// <summary>
+/// Everything a task needs to execute one run, handed in by the host. Calls on it are made from the
+/// run's own thread; implementations are thread-safe.
+/// </summary>
+public interface IRunContext
+{
+    /// <summary>Task name.</summary>
+    string Task { get; }
+
+    /// <summary>Model name (one of the task's <see cref="ICrateTask.Models"/>).</summary>
+    string Model { get; }
+
+    /// <summary>Preset the config was resolved from.</summary>
+    string Preset { get; }
+
+    /// <summary>Master seed; derive init, data-order and masking seeds from it.</summary>
+    int Seed { get; }
+
+    /// <summary>The fully resolved, validated config.</summary>
+    ResolvedConfig Config { get; }
+
+    /// <summary>Torch device name: <c>cpu</c> or <c>cuda</c>.</summary>
+    string Device { get; }
+
+    /// <summary>The run's own folder (config.json, metrics.jsonl, artifacts).</summary>
+    string RunDirectory { get; }
+
+    /// <summary>Folder for checkpoints, inside the run folder.</summary>
+    string CheckpointDirectory { get; }
+
+    /// <summary>The checkpoint to resume from, or null for a fresh start.</summary>
+    string? ResumeCheckpoint { get; }
+
+    /// <summary>Cancelled on Ctrl-C: save a checkpoint and throw <see cref="OperationCanceledException"/>.</summary>
+    CancellationToken Cancellation { get; }
+
+    /// <summary>Logger for the run.</summary>
+    ILogger Logger { get; }
+
+    /// <summary>The folder of dataset <paramref name="name"/> (from <c>--data name=DIR</c> or the shipped default).</summary>
+    string DataDirectory(string name);
+
+    /// <summary>Live progress; cheap, call every step.</summary>
+    void ReportProgress(ProgressInfo progress);
+
+    /// <summary>Records one epoch row; stored at once, so a crash loses at most the epoch in flight.</summary>
+    void ReportEpoch(EpochRow row);
+
+    /// <summary>Records white-box rows as soon as they are measured.</summary>
+    void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows);
+}
