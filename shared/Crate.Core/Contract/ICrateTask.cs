@@ -24,6 +24,12 @@ public interface ICrateTask
     /// <summary>Datasets the task reads, each with its shipped default where there is one.</summary>
     IReadOnlyList<DatasetNeed> Datasets { get; }
 
+    /// <summary>
+    /// The names (from <see cref="Datasets"/>) that a run with <paramref name="config"/> reads; the host
+    /// resolves them all before the plan starts, so a missing folder fails before any training.
+    /// </summary>
+    IReadOnlyList<string> RequiredDatasets(ResolvedConfig config);
+
     /// <summary>Metrics the task reports, in report order.</summary>
     IReadOnlyList<MetricInfo> Metrics { get; }
 

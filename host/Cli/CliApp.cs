@@ -1,0 +1,316 @@
+using System.CommandLine;
+using System.Globalization;
+using Crate.Core.Contract;
+using Crate.Host.Planning;
+using Crate.Host.Plugins;
+using Crate.Host.Running;
+using Crate.Results;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace Crate.Host.Cli;
+
+/// <summary>Exit codes of the <c>crate</c> command.</summary>
+public static class ExitCodes
+{
+    /// <summary>Everything asked for succeeded.</summary>
+    public const int Ok = 0;
+    /// <summary>At least one run failed (the others completed).</summary>
+    public const int RunsFailed = 1;
+    /// <summary>Bad input: usage, config, data or database error; nothing ran.</summary>
+    public const int BadInput = 2;
+    /// <summary>Stopped by Ctrl-C; rerun to resume.</summary>
+    public const int Interrupted = 130;
+}
+
+/// <summary>The command tree: list, reproduce, report, merge.</summary>
+public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter stderr)
+{
+    /// <summary>Default seeds: several, so every comparison has a spread.</summary>
+    public static readonly int[] DefaultSeeds = [0, 1, 2];
+
+    private readonly Option<string[]> _plugins = new("--plugins")
+    {
+        Description = "Extra plugin folder or assembly (repeatable); the host's plugins/ folder is always scanned",
+        Recursive = true, Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false,
+    };
+    private readonly Option<string> _out = new("--out")
+    {
+        Description = "Results folder: database and run folders", Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CRATE_OUT") is { Length: > 0 } o ? o : "runs",
+    };
+
+    /// <summary>Builds the root command.</summary>
+    public RootCommand Build()
+    {
+        var root = new RootCommand("CRATE reproduction harness: white-box transformers (CRATE) against their baselines.");
+        root.Options.Add(_plugins);
+        root.Options.Add(_out);
+        root.Subcommands.Add(ListCommand());
+        root.Subcommands.Add(ReproduceCommand());
+        root.Subcommands.Add(ReportCommand());
+        root.Subcommands.Add(MergeCommand());
+        return root;
+    }
+
+    /// <summary>Parses and runs; bad input is one line on stderr and exit code 2.</summary>
+    public int Invoke(string[] args)
+    {
+        var parsed = Build().Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors) stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is UsageException or ConfigException or DataMissingException or ResultsStoreException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+    }
+
+    private PluginCatalog Catalog(ParseResult r, bool reportFailures = true)
+    {
+        var catalog = PluginCatalog.Discover(r.GetValue(_plugins) ?? []);
+        if (reportFailures)
+            foreach (var f in catalog.Failures) stderr.WriteLine($"warning: plugin {f.Path} not loaded: {f.Reason}");
+        return catalog;
+    }
+
+    // ---- list -------------------------------------------------------------------------------
+
+    private Command ListCommand()
+    {
+        var what = new Argument<string>("what") { Description = "tasks (default), models or keys", DefaultValueFactory = _ => "tasks" };
+        what.AcceptOnlyFromAmong("tasks", "models", "keys");
+        var cmd = new Command("list", "Show loaded tasks, models, presets and plugin folders; 'list models' adds parameter counts; 'list keys' every config key") { what };
+        cmd.SetAction(r =>
+        {
+            var catalog = Catalog(r, reportFailures: false);
+            switch (r.GetValue(what))
+            {
+                case "models": ListModels(catalog); break;
+                case "keys": ListKeys(catalog); break;
+                default: ListTasks(catalog); break;
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private void ListTasks(PluginCatalog catalog)
+    {
+        if (catalog.Tasks.Count == 0) stdout.WriteLine("No task plugins loaded.");
+        foreach (var t in catalog.Tasks)
+        {
+            var task = t.Task;
+            stdout.WriteLine($"{task.Name}: {task.Title}");
+            stdout.WriteLine($"  from     {t.AssemblyPath}");
+            stdout.WriteLine($"  models   {string.Join(", ", task.Models.Select(m => $"{m.Name} ({m.Role.ToString().ToLowerInvariant()}: {m.Description})"))}");
+            stdout.WriteLine($"  presets  {string.Join(", ", task.Presets.Select(p => p.Name))}");
+            foreach (var p in task.Presets) stdout.WriteLine($"    {p.Name,-8} {p.Description}");
+            stdout.WriteLine($"  data     {string.Join(", ", task.Datasets.Select(d => d.ShippedDefault is null ? d.Name : $"{d.Name} (shipped: data/{d.ShippedDefault})"))}");
+            stdout.WriteLine($"  metrics  {string.Join(", ", task.Metrics.Select(m => m.Name))}");
+        }
+        foreach (var f in catalog.Failures) stdout.WriteLine($"FAILED {f.Path}: {f.Reason}");
+    }
+
+    private void ListModels(PluginCatalog catalog)
+    {
+        stdout.WriteLine($"{"task",-8} {"model",-10} {"config",-18} {"parameters",14}  description");
+        foreach (var t in catalog.Tasks)
+            foreach (var c in t.Task.NamedConfigs)
+                stdout.WriteLine($"{t.Task.Name,-8} {c.Model,-10} {c.Name,-18} {c.Parameters.ToString("N0", CultureInfo.InvariantCulture),14}  {c.Description}");
+    }
+
+    private void ListKeys(PluginCatalog catalog)
+    {
+        foreach (var t in catalog.Tasks)
+        {
+            stdout.WriteLine($"{t.Task.Name}:");
+            foreach (var k in t.Task.Schema.Keys)
+                stdout.WriteLine($"  {k.Name,-28} {ConfigKey.Format(k.Default),-12} {k.Allowed}. {k.Description}");
+        }
+    }
+
+    // ---- reproduce --------------------------------------------------------------------------
+
+    private Command ReproduceCommand()
+    {
+        var tasks = new Argument<string[]>("tasks") { Description = "'all' or task names", Arity = ArgumentArity.OneOrMore };
+        var preset = new Option<string>("--preset") { Description = "smoke | small (CPU default) | paper", DefaultValueFactory = _ => "small" };
+        var models = new Option<string>("--models") { Description = "Comma-separated model names or roles (crate, baseline); default all" };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds", DefaultValueFactory = _ => string.Join(",", DefaultSeeds) };
+        var sets = new Option<string[]>("--set") { Description = "key=value or task:key=value (repeatable)", Arity = ArgumentArity.ZeroOrMore };
+        var data = new Option<string[]>("--data") { Description = "name=DIR dataset folder (repeatable)", Arity = ArgumentArity.ZeroOrMore };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Resolve and print the plan, run nothing" };
+        var fresh = new Option<bool>("--fresh") { Description = "Rerun finished runs and discard checkpoints of the planned runs" };
+        var shard = new Option<string>("--shard") { Description = "i/n: run a deterministic slice of the plan (for job arrays)" };
+        var cmd = new Command("reproduce", "Train CRATE and its baseline for the given tasks over several seeds, storing everything")
+        {
+            tasks, preset, models, seeds, sets, data, device, threads, dryRun, fresh, shard,
+        };
+        cmd.SetAction(r =>
+        {
+            var catalog = Catalog(r);
+            var request = new PlanRequest(
+                r.GetValue(tasks) ?? [], r.GetValue(preset)!,
+                r.GetValue(models) is { } m ? SplitList(m) : null,
+                ParseSeeds(r.GetValue(seeds)!),
+                r.GetValue(sets) ?? [],
+                r.GetValue(shard) is { } s ? ParseShard(s) : null);
+            var plan = PlanBuilder.Build(catalog, request);
+            var locator = DataLocator.FromArgs(r.GetValue(data) ?? []);
+            var outDir = Path.GetFullPath(r.GetValue(_out)!);
+            var dev = ResolveDevice(r.GetValue(device)!);
+            int nThreads = r.GetValue(threads);
+            if (nThreads < 1) throw new UsageException("--threads must be at least 1");
+
+            PrintPlan(plan, outDir, dev, nThreads);
+            PlanRunner.CheckData(plan, locator);
+            if (r.GetValue(dryRun)) return ExitCodes.Ok;
+
+            using var store = ResultsStore.Open(outDir);
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cts.IsCancellationRequested) return;   // a second Ctrl-C kills the process
+                e.Cancel = true;
+                stderr.WriteLine("\nCtrl-C: stopping at the next step boundary and saving a checkpoint (Ctrl-C again to abort)...");
+                cts.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var progress = new ProgressView(stdout, plan.Count, interactive: !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out));
+                var runner = new PlanRunner(store, new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator), progress, loggers);
+                var outcomes = runner.Run(plan, cts.Token);
+                return Summarise(outcomes, store.DatabasePath);
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+        });
+        return cmd;
+    }
+
+    private void PrintPlan(IReadOnlyList<PlannedRun> plan, string outDir, string device, int threads)
+    {
+        stdout.WriteLine($"Plan: {plan.Count} run(s) on {device} with {threads} thread(s), results in {outDir}");
+        foreach (var group in plan.GroupBy(r => (r.Task.Task.Name, r.Model.Name)))
+        {
+            var first = group.First();
+            stdout.WriteLine($"  {first.Task.Task.Name}/{first.Model.Name} ({first.Model.Role.ToString().ToLowerInvariant()}), preset {first.Preset}, seeds {string.Join(",", group.Select(g => g.Seed))}");
+            var changed = first.Config.Values.Where(kv => !Equals(first.Config.Schema.Get(kv.Key).Default, kv.Value))
+                .Select(kv => $"{kv.Key}={ConfigKey.Format(kv.Value)}");
+            stdout.WriteLine($"    config: {string.Join(" ", changed.DefaultIfEmpty("defaults"))}");
+        }
+    }
+
+    private int Summarise(IReadOnlyList<RunOutcome> outcomes, string database)
+    {
+        stdout.WriteLine();
+        stdout.WriteLine($"Summary ({database}):");
+        foreach (var o in outcomes)
+        {
+            var how = o.Kind switch
+            {
+                RunOutcomeKind.Finished => o.Resumed ? "finished (resumed)" : "finished",
+                RunOutcomeKind.Skipped => "already finished",
+                RunOutcomeKind.NotStarted => "not started",
+                _ => o.Kind.ToString().ToLowerInvariant(),
+            };
+            stdout.WriteLine($"  {o.Run.Label,-28} {how,-20} {(o.Duration > TimeSpan.Zero ? ProgressView.Fmt(o.Duration) : ""),8}  {o.Run.Key}");
+        }
+        var failed = outcomes.Where(o => o.Kind == RunOutcomeKind.Failed).ToList();
+        foreach (var f in failed) stderr.WriteLine($"FAILED {f.Run.Label} (run {f.Run.Key}): {f.Error}");
+        if (outcomes.Any(o => o.Kind is RunOutcomeKind.Interrupted or RunOutcomeKind.NotStarted))
+        {
+            stdout.WriteLine("Interrupted: rerun the same command to resume.");
+            return ExitCodes.Interrupted;
+        }
+        stdout.WriteLine(failed.Count == 0 ? "All runs succeeded. 'report' prints the comparison." : $"{failed.Count} run(s) failed.");
+        return failed.Count == 0 ? ExitCodes.Ok : ExitCodes.RunsFailed;
+    }
+
+    // ---- report -----------------------------------------------------------------------------
+
+    private Command ReportCommand()
+    {
+        var format = new Option<string>("--format") { Description = "md | csv | json", DefaultValueFactory = _ => "md" };
+        format.AcceptOnlyFromAmong("md", "csv", "json");
+        var file = new Option<string>("--file") { Description = "Write to this file instead of stdout" };
+        var runs = new Option<bool>("--runs") { Description = "One row per run instead of the CRATE-vs-baseline summary" };
+        var task = new Option<string>("--task") { Description = "Only this task" };
+        var cmd = new Command("report", "CRATE against baseline per task and metric: mean ± std over seeds, difference, paper values") { format, file, runs, task };
+        cmd.SetAction(r =>
+        {
+            var outDir = Path.GetFullPath(r.GetValue(_out)!);
+            if (!File.Exists(Path.Combine(outDir, "results.db")))
+                throw new UsageException($"no results database in {outDir}; run 'reproduce' first or pass --out DIR");
+            using var store = ResultsStore.Open(outDir);
+            var records = store.Runs(r.GetValue(task));
+            var path = r.GetValue(file) is { } f ? Path.GetFullPath(f) : null;
+            using var writer = path is null ? null : new StreamWriter(path);
+            var target = writer ?? stdout;
+            var baseDir = path is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(path)!;
+            ReportWriter.Write(target, r.GetValue(format)!, records, perRun: r.GetValue(runs), baseDirectory: baseDir);
+            if (path is not null) stdout.WriteLine($"Wrote {path}");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    // ---- merge ------------------------------------------------------------------------------
+
+    private Command MergeCommand()
+    {
+        var sources = new Argument<string[]>("sources") { Description = "Results folders (or results.db files) of shards", Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command("merge", "Fold shard databases into the --out database") { sources };
+        cmd.SetAction(r =>
+        {
+            using var store = ResultsStore.Open(Path.GetFullPath(r.GetValue(_out)!));
+            foreach (var s in r.GetValue(sources)!)
+            {
+                var db = Directory.Exists(s) ? Path.Combine(s, "results.db") : s;
+                if (!File.Exists(db)) throw new UsageException($"merge: no results database at {db}");
+                stdout.WriteLine($"{db}: {store.MergeFrom(db)} run(s) merged");
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    private static List<string> SplitList(string s) =>
+        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+    private static List<int> ParseSeeds(string s) => SplitList(s).Select(x =>
+        int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v
+            : throw new UsageException($"--seeds: '{x}' is not a non-negative integer")).ToList();
+
+    private static (int, int) ParseShard(string s)
+    {
+        var parts = s.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out var i) && int.TryParse(parts[1], out var n)) return (i, n);
+        throw new UsageException($"--shard {s}: expected i/n, e.g. --shard 0/4");
+    }
+
+    /// <summary>auto → cuda when libtorch sees a GPU, else cpu; cuda without a GPU is an error.</summary>
+    public static string ResolveDevice(string requested)
+    {
+        bool cuda = torch.cuda.is_available();
+        return requested switch
+        {
+            "auto" => cuda ? "cuda" : "cpu",
+            "cuda" when !cuda => throw new UsageException("--device cuda: no CUDA device visible to libtorch (this build uses the CPU libtorch unless built with -p:TorchBackend=cuda; see README)"),
+            _ => requested,
+        };
+    }
+}

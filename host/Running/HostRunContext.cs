@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Crate.Core.Contract;
+using Crate.Results;
+using Microsoft.Extensions.Logging;
+
+namespace Crate.Host.Running;
+
+/// <summary>
+/// The host's <see cref="IRunContext"/>: epoch rows and white-box rows go to the results database at
+/// once (and to the run folder's metrics.jsonl), progress to the <see cref="ProgressView"/>.
+/// </summary>
+public sealed class HostRunContext(
+    Planning.PlannedRun run,
+    string device,
+    string runDirectory,
+    string? resumeCheckpoint,
+    ResultsStore store,
+    DataLocator data,
+    ProgressView progress,
+    ILogger logger,
+    CancellationToken cancellation) : IRunContext
+{
+    private readonly object _gate = new();
+
+    /// <inheritdoc />
+    public string Task => run.Task.Task.Name;
+    /// <inheritdoc />
+    public string Model => run.Model.Name;
+    /// <inheritdoc />
+    public string Preset => run.Preset;
+    /// <inheritdoc />
+    public int Seed => run.Seed;
+    /// <inheritdoc />
+    public ResolvedConfig Config => run.Config;
+    /// <inheritdoc />
+    public string Device => device;
+    /// <inheritdoc />
+    public string RunDirectory => runDirectory;
+    /// <inheritdoc />
+    public string CheckpointDirectory => Path.Combine(runDirectory, "checkpoints");
+    /// <inheritdoc />
+    public string? ResumeCheckpoint => resumeCheckpoint;
+    /// <inheritdoc />
+    public CancellationToken Cancellation => cancellation;
+    /// <inheritdoc />
+    public ILogger Logger => logger;
+
+    /// <inheritdoc />
+    public string DataDirectory(string name)
+    {
+        var need = run.Task.Task.Datasets.FirstOrDefault(d => d.Name == name)
+            ?? new DatasetNeed(name, name, null);
+        return data.Resolve(need);
+    }
+
+    /// <inheritdoc />
+    public void ReportProgress(ProgressInfo info) => progress.Update(info);
+
+    /// <inheritdoc />
+    public void ReportEpoch(EpochRow row)
+    {
+        lock (_gate)
+        {
+            store.AddEpoch(run.Key, row);
+            AppendJsonLine(new { kind = "epoch", epoch = row.Epoch, step = row.Step, metrics = row.Metrics, at = DateTime.UtcNow });
+        }
+        progress.Message($"  {run.Label} epoch {row.Epoch}: " +
+                         string.Join(", ", row.Metrics.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
+    }
+
+    /// <inheritdoc />
+    public void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows)
+    {
+        lock (_gate)
+        {
+            store.SetWhiteBox(run.Key, rows);
+            foreach (var r in rows)
+                AppendJsonLine(new { kind = "whitebox", layer = r.Layer, measure = r.Measure, split = r.Split, mean = r.Mean, std = r.Std, samples = r.Samples });
+        }
+    }
+
+    /// <summary>Appends the final metrics line to metrics.jsonl.</summary>
+    public void WriteFinal(IReadOnlyDictionary<string, double> metrics)
+    {
+        lock (_gate) AppendJsonLine(new { kind = "final", metrics, at = DateTime.UtcNow });
+    }
+
+    private void AppendJsonLine(object value) =>
+        File.AppendAllText(Path.Combine(runDirectory, "metrics.jsonl"), JsonSerializer.Serialize(value) + "\n");
+}

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Crate.Core.Contract;
+using Crate.Host.Planning;
+using Crate.Results;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace Crate.Host.Running;
+
+/// <summary>Options shared by every run of a plan.</summary>
+public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data);
+
+/// <summary>How one planned run ended in this invocation.</summary>
+public enum RunOutcomeKind
+{
+    /// <summary>Already finished in the database; not run again.</summary>
+    Skipped,
+    /// <summary>Trained (or resumed) to the end.</summary>
+    Finished,
+    /// <summary>Threw; the cause is recorded.</summary>
+    Failed,
+    /// <summary>Stopped by Ctrl-C; resumes on the next invocation.</summary>
+    Interrupted,
+    /// <summary>Not started because the plan was interrupted.</summary>
+    NotStarted,
+}
+
+/// <summary>One run's outcome.</summary>
+public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Error, TimeSpan Duration, bool Resumed);
+
+/// <summary>
+/// Runs a plan run by run on the calling thread. A finished key is skipped, an interrupted or failed
+/// key resumes from its last checkpoint, a failing run is recorded and the plan goes on, Ctrl-C stops
+/// the run in flight at a step boundary (it checkpoints) and ends the plan.
+/// </summary>
+public sealed class PlanRunner(ResultsStore store, RunnerOptions options, ProgressView progress, ILoggerFactory loggers)
+{
+    private readonly ILogger _log = loggers.CreateLogger("crate");
+
+    /// <summary>Checks every dataset the plan needs, before anything runs.</summary>
+    public static void CheckData(IReadOnlyList<PlannedRun> plan, DataLocator data)
+    {
+        foreach (var run in plan.DistinctBy(r => (r.Task.Task.Name, r.Config.ToJson())))
+            foreach (var name in run.Task.Task.RequiredDatasets(run.Config))
+            {
+                var need = run.Task.Task.Datasets.FirstOrDefault(d => d.Name == name)
+                    ?? throw new InvalidOperationException($"task '{run.Task.Task.Name}' requires dataset '{name}' but does not declare it in Datasets");
+                data.Resolve(need);
+            }
+    }
+
+    /// <summary>Runs the plan; returns one outcome per planned run.</summary>
+    public IReadOnlyList<RunOutcome> Run(IReadOnlyList<PlannedRun> plan, CancellationToken cancellation)
+    {
+        var outcomes = new List<RunOutcome>();
+        var code = RunEnvironment.Code();
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var run = plan[i];
+            if (cancellation.IsCancellationRequested) { outcomes.Add(new(run, RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false)); continue; }
+            progress.StartRun(i + 1, run.Label);
+            var outcome = RunOne(run, code, cancellation);
+            progress.EndRun(outcome.Kind == RunOutcomeKind.Finished && !outcome.Resumed ? outcome.Duration : null);
+            outcomes.Add(outcome);
+        }
+        return outcomes;
+    }
+
+    private RunOutcome RunOne(PlannedRun run, CodeVersion code, CancellationToken cancellation)
+    {
+        var task = run.Task.Task;
+        var runDir = RunDirectory(run);
+        var existing = store.GetRun(run.Key);
+        if (existing is { Status: RunStatus.Finished } && !options.Fresh)
+        {
+            progress.Message($"[skip] {run.Label}: finished earlier (run {run.Key})");
+            return new(run, RunOutcomeKind.Skipped, null, TimeSpan.Zero, false);
+        }
+        if (options.Fresh && Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        if (options.Fresh) existing = null;
+
+        Directory.CreateDirectory(runDir);
+        var checkpoints = Path.Combine(runDir, "checkpoints");
+        string? resume = Directory.Exists(checkpoints) && Directory.EnumerateFileSystemEntries(checkpoints).Any() ? checkpoints : null;
+        File.WriteAllText(Path.Combine(runDir, "config.json"), ConfigFile(run));
+
+        var record = existing ?? new RunRecord { Id = run.Key, CreatedUtc = DateTime.UtcNow };
+        record.Task = task.Name;
+        record.Model = run.Model.Name;
+        record.Role = run.Model.Role;
+        record.Preset = run.Preset;
+        record.Seed = run.Seed;
+        record.ConfigJson = run.Config.ToJson();
+        record.Code = code;
+        record.Environment = RunEnvironment.Describe(options.Device, options.Threads);
+        record.Status = RunStatus.Running;
+        record.Error = null;
+        record.Attempts += 1;
+        record.StartedUtc = DateTime.UtcNow;
+        record.FinishedUtc = null;
+        record.RunDirectory = runDir;
+        record.MetricInfo = task.Metrics.Select(m => new MetricInfoRecord { Name = m.Name, Description = m.Description, HigherIsBetter = m.HigherIsBetter, Unit = m.Unit }).ToList();
+        record.PaperValues = task.PaperValues.Select(p => new PaperValueRecord { Model = p.Model, Metric = p.Metric, Value = p.Value, Config = p.Config, Source = p.Source }).ToList();
+        store.UpsertRun(record);
+
+        progress.Message($"[{(resume is null ? "run" : "resume")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
+        var logger = loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}");
+        var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            torch.set_num_threads(options.Threads);
+            torch.manual_seed(run.Seed);
+            var result = task.Run(context);
+            clock.Stop();
+            if (result.WhiteBox.Count > 0) store.SetWhiteBox(run.Key, result.WhiteBox);
+            context.WriteFinal(result.Metrics);
+            record.Metrics = new Dictionary<string, double>(result.Metrics);
+            record.Artifacts = result.Artifacts.Select(a => new ArtifactRecord { Name = a.Name, Path = Path.Combine(runDir, a.RelativePath), Description = a.Description }).ToList();
+            record.Status = RunStatus.Finished;
+            record.FinishedUtc = DateTime.UtcNow;
+            record.TrainSeconds += clock.Elapsed.TotalSeconds;
+            store.UpsertRun(record);
+            progress.Message($"[done] {run.Label} in {ProgressView.Fmt(clock.Elapsed)}: " +
+                             string.Join(", ", result.Metrics.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
+            return new(run, RunOutcomeKind.Finished, null, clock.Elapsed, resume is not null);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            record.Status = RunStatus.Interrupted;
+            record.Error = "interrupted (Ctrl-C); rerun the same command to resume from the last checkpoint";
+            record.TrainSeconds += clock.Elapsed.TotalSeconds;
+            store.UpsertRun(record);
+            progress.Message($"[interrupted] {run.Label}: checkpoint kept in {checkpoints}");
+            return new(run, RunOutcomeKind.Interrupted, record.Error, clock.Elapsed, resume is not null);
+        }
+        catch (Exception e)
+        {
+            var cause = Cause(e);
+            record.Status = RunStatus.Failed;
+            record.Error = cause;
+            record.TrainSeconds += clock.Elapsed.TotalSeconds;
+            store.UpsertRun(record);
+            _log.LogDebug(e, "run {Run} failed", run.Label);
+            progress.Message($"[failed] {run.Label}: {cause}");
+            return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resume is not null);
+        }
+    }
+
+    /// <summary>&lt;out&gt;/&lt;task&gt;/&lt;model&gt;/seed&lt;N&gt;-&lt;key&gt;.</summary>
+    public string RunDirectory(PlannedRun run) =>
+        Path.Combine(options.OutDirectory, run.Task.Task.Name, run.Model.Name, $"seed{run.Seed}-{run.Key}");
+
+    private static string ConfigFile(PlannedRun run)
+    {
+        using var doc = JsonDocument.Parse(run.Config.ToJson());
+        return JsonSerializer.Serialize(new
+        {
+            key = run.Key, task = run.Task.Task.Name, model = run.Model.Name, preset = run.Preset, seed = run.Seed,
+            config = doc.RootElement,
+        }, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>The innermost meaningful message of an exception, with its type.</summary>
+    public static string Cause(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException or TypeInitializationException
+               && e.InnerException is not null)
+            e = e.InnerException;
+        return $"{e.GetType().Name}: {e.Message}";
+    }
+}

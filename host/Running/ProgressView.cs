@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Crate.Core.Contract;
+
+namespace Crate.Host.Running;
+
+/// <summary>
+/// Live progress for the run in flight and the whole plan (step, loss, samples/s, ETA). On a terminal
+/// it rewrites one status line; when output is redirected it prints a line every
+/// <see cref="RedirectedInterval"/>. Thread-safe.
+/// </summary>
+public sealed class ProgressView(TextWriter output, int totalRuns, bool interactive)
+{
+    /// <summary>How often a line is printed when output is not a terminal.</summary>
+    public static readonly TimeSpan RedirectedInterval = TimeSpan.FromSeconds(15);
+
+    private readonly object _gate = new();
+    private readonly Stopwatch _plan = Stopwatch.StartNew();
+    private readonly List<TimeSpan> _finished = [];
+    private int _runIndex;
+    private string _label = "";
+    private ProgressInfo? _last;
+    private TimeSpan _lastPrinted = TimeSpan.MinValue;
+    private int _lineWidth;
+
+    /// <summary>A new run starts (1-based index in the plan).</summary>
+    public void StartRun(int index, string label)
+    {
+        lock (_gate) { _runIndex = index; _label = label; _last = null; _lastPrinted = TimeSpan.MinValue; }
+    }
+
+    /// <summary>The current run ended after <paramref name="duration"/> (counted for the plan ETA when it trained).</summary>
+    public void EndRun(TimeSpan? duration)
+    {
+        lock (_gate)
+        {
+            if (duration is { } d) _finished.Add(d);
+            if (interactive && _lineWidth > 0) { output.WriteLine(); _lineWidth = 0; }
+        }
+    }
+
+    /// <summary>Prints a message on its own line without breaking the status line.</summary>
+    public void Message(string text)
+    {
+        lock (_gate)
+        {
+            if (interactive && _lineWidth > 0) { output.Write('\r' + new string(' ', _lineWidth) + '\r'); _lineWidth = 0; }
+            output.WriteLine(text);
+        }
+    }
+
+    /// <summary>Records progress; prints when due.</summary>
+    public void Update(ProgressInfo p)
+    {
+        lock (_gate)
+        {
+            _last = p;
+            var now = _plan.Elapsed;
+            bool due = interactive ? now - _lastPrinted > TimeSpan.FromMilliseconds(250) : now - _lastPrinted >= RedirectedInterval;
+            if (!due && p.Step != p.TotalSteps) return;
+            _lastPrinted = now;
+            var line = Format(p);
+            if (interactive)
+            {
+                output.Write('\r' + line.PadRight(_lineWidth));
+                _lineWidth = line.Length;
+            }
+            else output.WriteLine(line);
+        }
+    }
+
+    private string Format(ProgressInfo p)
+    {
+        var runEta = p.Eta is { } e ? Fmt(e) : "?";
+        var planEta = PlanEta(p) is { } pe ? Fmt(pe) : "?";
+        var steps = p.TotalSteps > 0 ? $"{p.Step}/{p.TotalSteps}" : p.Step.ToString();
+        return $"[{_runIndex}/{totalRuns} {_label}] ep {p.Epoch} step {steps} loss {p.Loss:0.0000} lr {p.LearningRate:0.00e+0} " +
+               $"{p.SamplesPerSecond:0} samples/s ETA {runEta} | plan {Fmt(_plan.Elapsed)} ETA {planEta}";
+    }
+
+    private TimeSpan? PlanEta(ProgressInfo p)
+    {
+        if (p.Eta is not { } eta) return null;
+        var current = p.Elapsed + eta;
+        var perRun = _finished.Count > 0 ? TimeSpan.FromTicks((long)_finished.Average(d => d.Ticks)) : current;
+        return eta + perRun * Math.Max(0, totalRuns - _runIndex);
+    }
+
+    /// <summary>h:mm:ss.</summary>
+    public static string Fmt(TimeSpan t) => $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}";
+}
