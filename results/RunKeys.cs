@@ -91,13 +91,11 @@ public static class RunKeys
     {
         if (number.TryGetInt64(out var integer))
             writer.WriteNumberValue(integer);
+        else if (!number.TryGetDouble(out var value))
+            number.WriteTo(writer); // beyond double's range: keep the text as written
+        else if (value == Math.Floor(value) && Math.Abs(value) < 9e15)
+            writer.WriteNumberValue((long)value);
         else
-        {
-            var value = number.GetDouble();
-            if (value == Math.Floor(value) && Math.Abs(value) < 9e15)
-                writer.WriteNumberValue((long)value);
-            else
-                writer.WriteNumberValue(value);
-        }
+            writer.WriteNumberValue(value);
     }
 }

@@ -12,17 +12,18 @@ public class ResultsStoreTests
     public void Run_round_trips_every_field_and_dates_stay_utc()
     {
         using var folder = new TempFolder();
+        var outDirectory = Path.Combine(folder.Path, "runs", "nested");
         var run = Run("vit", "crate", ModelRole.Crate, 1, RunStatus.Finished);
-        using (var store = ResultsStore.Open(folder.Path))
+        using (var store = ResultsStore.Open(outDirectory))
             store.UpsertRun(run);
 
-        using var reopened = ResultsStore.Open(folder.Path);
+        using var reopened = ResultsStore.Open(outDirectory);
         var back = reopened.GetRun(run.Id);
         Assert.NotNull(back);
         Assert.Equal(JsonSerializer.Serialize(run), JsonSerializer.Serialize(back));
         Assert.Equal(DateTimeKind.Utc, back.CreatedUtc.Kind);
         Assert.Equal(DateTimeKind.Utc, back.FinishedUtc!.Value.Kind);
-        Assert.Equal(Path.Combine(folder.Path, "results.db"), reopened.DatabasePath);
+        Assert.Equal(Path.Combine(outDirectory, "results.db"), reopened.DatabasePath);
         Assert.Null(reopened.GetRun("0000000000000000"));
     }
 
