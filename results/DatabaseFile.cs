@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using System.Text;
+using LiteDB;
+
+namespace Crate.Results;
+
+/// <summary>
+/// Checks a results database before LiteDB opens it for real. LiteDB 5.0.21 writes a "rebuild me"
+/// mark into the header of a file it fails to open (and may truncate it), even when opened read-only,
+/// so a bad file must never reach it: <see cref="Check"/> reads the header itself, then opens a
+/// private copy (taken under the store lock, so no writer is half-way) and reads every document.
+/// </summary>
+internal static class DatabaseFile
+{
+    // LiteDB 5 header page (HeaderPage.cs): page type at byte 4, "** This is a LiteDB file **" at
+    // bytes 32-58, file version 8 at byte 59, "invalid datafile state" flag at byte 191.
+    private const int PageSize = 8192;
+    private const int PageTypeOffset = 4;
+    private const byte HeaderPageType = 1;
+    private const int InfoOffset = 32;
+    private static readonly byte[] Info = Encoding.ASCII.GetBytes("** This is a LiteDB file **");
+    private const int VersionOffset = 59;
+    private const byte FileVersion = 8;
+    private const int InvalidStateOffset = 191;
+
+    /// <summary>The WAL file LiteDB keeps beside <paramref name="path"/>: <c>results-log.db</c> for <c>results.db</c>.</summary>
+    public static string LogFileOf(string path) =>
+        Path.Combine(Path.GetDirectoryName(path) ?? "",
+            Path.GetFileNameWithoutExtension(path) + "-log" + Path.GetExtension(path));
+
+    /// <summary>
+    /// Throws <see cref="ResultsStoreException"/> when <paramref name="path"/> exists and is not an intact
+    /// LiteDB 5 database; a missing or empty file passes (LiteDB creates it). Never writes to the file.
+    /// </summary>
+    public static void Check(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists || info.Length == 0)
+            return;
+        var header = ReadHeader(path, info.Length);
+        if (header is not null)
+            throw Corrupt(path, header);
+        var failure = ProbeCopy(path);
+        if (failure is not null)
+            throw Corrupt(path, failure);
+    }
+
+    /// <summary>The error for a file that must not be opened; its wording is part of the CLI's contract.</summary>
+    public static ResultsStoreException Corrupt(string path, string cause, Exception? inner = null)
+    {
+        var message = $"results database {path} is corrupt or not a LiteDB file: {cause}. " +
+                      "It was not modified; move it aside to start a new one.";
+        return inner is null ? new ResultsStoreException(message) : new ResultsStoreException(message, inner);
+    }
+
+    private static string? ReadHeader(string path, long length)
+    {
+        if (length < PageSize)
+            return $"it is {length} bytes long, shorter than one {PageSize}-byte LiteDB page";
+        if (length % PageSize != 0)
+            return $"its length {length} is not a multiple of the {PageSize}-byte LiteDB page";
+        var page = new byte[PageSize];
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            stream.ReadExactly(page);
+        if (!page.AsSpan(InfoOffset, Info.Length).SequenceEqual(Info))
+            return "its first page has no LiteDB header";
+        if (page[PageTypeOffset] != HeaderPageType)
+            return $"its first page has page type {page[PageTypeOffset]}, not the header type {HeaderPageType}";
+        if (page[VersionOffset] != FileVersion)
+            return $"it is LiteDB file version {page[VersionOffset]}; this build reads version {FileVersion} (LiteDB 5)";
+        if (page[InvalidStateOffset] != 0)
+            return "LiteDB marked it as damaged after an earlier failure";
+        return null;
+    }
+
+    /// <summary>Opens a copy of the database (and its WAL file) and reads every document; returns the failure or null.</summary>
+    private static string? ProbeCopy(string path)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "crate-results-probe-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var copy = Path.Combine(folder, "probe.db");
+            using var storeLock = StoreLock.For(path);
+            using (storeLock.Acquire())
+            {
+                File.Copy(path, copy);
+                if (File.Exists(LogFileOf(path)))
+                    File.Copy(LogFileOf(path), LogFileOf(copy));
+            }
+            using var db = new LiteDatabase(new ConnectionString { Filename = copy, Connection = ConnectionType.Direct });
+            foreach (var name in db.GetCollectionNames().ToList())
+                foreach (var _ in db.GetCollection(name).FindAll()) { }
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+        finally
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
+    }
+}
+
+/// <summary>
+/// A cross-process lock per database file (a named mutex; the OS frees it when its owner dies).
+/// Every store operation holds it, around LiteDB's own shared-mode mutex, so a copy taken under it
+/// is consistent.
+/// </summary>
+internal sealed class StoreLock : IDisposable
+{
+    private readonly Mutex _mutex;
+
+    private StoreLock(Mutex mutex) => _mutex = mutex;
+
+    /// <summary>The lock of the database at <paramref name="path"/> (by full path).</summary>
+    public static StoreLock For(string path)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(path)));
+        return new StoreLock(new Mutex(false, @"Global\crate-results-" + Convert.ToHexStringLower(hash)[..32]));
+    }
+
+    /// <summary>Waits for the lock; an owner that died while holding it (kill -9) hands it over.</summary>
+    public Held Acquire()
+    {
+        try
+        {
+            _mutex.WaitOne();
+        }
+        catch (AbandonedMutexException)
+        {
+            // The previous owner was killed; we own the mutex now and LiteDB's WAL covers its half-done write.
+        }
+        return new Held(this);
+    }
+
+    public void Dispose() => _mutex.Dispose();
+
+    /// <summary>Releases the lock when disposed.</summary>
+    public readonly struct Held(StoreLock owner) : IDisposable
+    {
+        public void Dispose() => owner._mutex.ReleaseMutex();
+    }
+}

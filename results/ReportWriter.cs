@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CsvHelper;
+
+namespace Crate.Results;
+
+/// <summary>
+/// Writes the report as Markdown (for people), CSV (for spreadsheets; stable column order, invariant
+/// culture, shortest round-trip numbers) and JSON (the same data as the CSV, for scripts).
+/// Numbers in Markdown: values in <c>%</c> with 2 decimals, every other unit with 4.
+/// </summary>
+public static class ReportWriter
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>
+    /// Writes the Markdown report: per task, one table per (preset, CRATE model, baseline model), each task's
+    /// artifacts, and with <paramref name="runs"/> a table of every run. Artifact links are relative to
+    /// <paramref name="reportDirectory"/> (the folder the report file will be in) when it is given.
+    /// </summary>
+    public static void WriteMarkdown(TextWriter writer, IReadOnlyList<SummaryRow> summary,
+        IReadOnlyList<RunRow>? runs = null, IReadOnlyList<ReportArtifact>? artifacts = null, string? reportDirectory = null)
+    {
+        artifacts ??= [];
+        writer.WriteLine("# CRATE reproduction results");
+        writer.WriteLine();
+        writer.WriteLine("The task tables aggregate finished runs only. Cells are mean ± sample standard deviation over seeds (n seeds); " +
+                         "Δ = CRATE − baseline. The paper's values were measured on other configurations and data " +
+                         "(see the note): set them beside ours, do not compare them directly.");
+        var tasks = summary.Select(r => r.Task).Concat(artifacts.Select(a => a.Task)).Distinct().Order(StringComparer.Ordinal);
+        foreach (var task in tasks)
+        {
+            writer.WriteLine();
+            writer.WriteLine($"## Task `{task}`");
+            foreach (var table in summary.Where(r => r.Task == task).GroupBy(r => (r.Preset, r.CrateModel, r.BaselineModel)))
+                WriteSummaryTable(writer, table.Key.Preset, table.Key.CrateModel, table.Key.BaselineModel, table.ToList());
+            var links = artifacts.Where(a => a.Task == task).ToList();
+            if (links.Count == 0)
+                continue;
+            writer.WriteLine();
+            writer.WriteLine("Artifacts:");
+            writer.WriteLine();
+            foreach (var link in links)
+                writer.WriteLine($"- [{Cell(link.Title)}]({Link(link.Path, reportDirectory)})" +
+                                 (link.Description.Length > 0 ? $": {Cell(link.Description)}" : ""));
+        }
+        if (runs is not null)
+            WriteRunsTable(writer, runs);
+    }
+
+    /// <summary>Writes the summary CSV (<see cref="SummaryCsvRow"/> columns): one row per (task, preset, models, metric).</summary>
+    public static void WriteCsv(TextWriter writer, IReadOnlyList<SummaryRow> summary)
+    {
+        using var csv = CsvWriter.Create(writer, CsvOptions, leaveOpen: true);
+        csv.WriteRecords(summary.Select(SummaryCsvRow.From));
+    }
+
+    /// <summary>Writes the per-run CSV (<see cref="RunCsvRow"/> columns): one row per (run, metric).</summary>
+    public static void WriteCsv(TextWriter writer, IReadOnlyList<RunRow> runs)
+    {
+        using var csv = CsvWriter.Create(writer, CsvOptions, leaveOpen: true);
+        csv.WriteRecords(runs.SelectMany(RunCsvRow.From));
+    }
+
+    /// <summary>Writes <c>{"summary": [...], "runs": [...]}</c> (runs only when given), camelCase, enums as names.</summary>
+    public static void WriteJson(TextWriter writer, IReadOnlyList<SummaryRow> summary, IReadOnlyList<RunRow>? runs = null)
+    {
+        var document = new Dictionary<string, object>(StringComparer.Ordinal) { ["summary"] = summary };
+        if (runs is not null)
+            document["runs"] = runs;
+        writer.Write(JsonSerializer.Serialize(document, JsonOptions));
+        writer.WriteLine();
+    }
+
+    private static readonly CsvWriterOptions CsvOptions = CsvWriterOptions.Default with
+    {
+        NewLine = "\n",
+        FormatProvider = Invariant,
+        TrueValue = "true",
+        FalseValue = "false",
+    };
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private static void WriteSummaryTable(TextWriter writer, string preset, string crate, string baseline, List<SummaryRow> rows)
+    {
+        writer.WriteLine();
+        writer.WriteLine($"### Preset `{preset}`: {Name(crate)} vs {Name(baseline)}");
+        writer.WriteLine();
+        writer.WriteLine($"| metric | CRATE ({Name(crate)}) | baseline ({Name(baseline)}) | Δ | paper CRATE | paper baseline | note |");
+        writer.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var row in rows)
+        {
+            var metric = row.Metric + (row.Unit.Length > 0 || row.HigherIsBetter is not null
+                ? " (" + string.Join(", ", new[] { row.Unit, Arrow(row.HigherIsBetter) }.Where(s => s.Length > 0)) + ")" : "");
+            writer.WriteLine($"| {Cell(metric)} | {Aggregate(row.Crate, row.Unit)} | {Aggregate(row.Baseline, row.Unit)} | " +
+                             $"{Signed(row.Difference, row.Unit)} | {Value(row.PaperCrate, row.Unit)} | " +
+                             $"{Value(row.PaperBaseline, row.Unit)} | {Cell(row.Note)} |");
+        }
+    }
+
+    private static void WriteRunsTable(TextWriter writer, IReadOnlyList<RunRow> runs)
+    {
+        writer.WriteLine();
+        writer.WriteLine("## Runs");
+        writer.WriteLine();
+        writer.WriteLine("| key | task | preset | model | seed | status | metrics | train time | code |");
+        writer.WriteLine("| --- | --- | --- | --- | ---: | --- | --- | ---: | --- |");
+        foreach (var run in runs)
+        {
+            var metrics = string.Join(", ", run.Metrics.Select(m => $"{m.Name} {Number(m.Value, m.Unit)}{(m.Unit.Length > 0 ? " " + m.Unit : "")}"));
+            if (run.Error is { Length: > 0 } error)
+                metrics = (metrics.Length > 0 ? metrics + "; " : "") + "error: " + (error.Length > 120 ? error[..117] + "..." : error);
+            writer.WriteLine($"| `{run.RunKey}` | {Cell(run.Task)} | {Cell(run.Preset)} | {Cell(run.Model)} | {run.Seed} | " +
+                             $"{run.Status.ToString().ToLowerInvariant()} | {Cell(metrics)} | {Duration(run.TrainSeconds)} | {Cell(run.Code)} |");
+        }
+    }
+
+    /// <summary>A value in its unit's precision: <c>%</c> with 2 decimals, anything else with 4.</summary>
+    public static string Number(double value, string unit) =>
+        double.IsNaN(value) ? "NaN"
+        : double.IsInfinity(value) ? (value > 0 ? "inf" : "-inf")
+        : value.ToString(unit == "%" ? "F2" : "F4", Invariant);
+
+    private static string Value(double? value, string unit) => value is { } v ? Number(v, unit) : "–";
+
+    private static string Signed(double? value, string unit) =>
+        value is { } v ? (v >= 0 ? "+" : "") + Number(v, unit) : "–";
+
+    private static string Aggregate(Aggregate? aggregate, string unit) => aggregate switch
+    {
+        null => "–",
+        { Std: { } std } => $"{Number(aggregate.Mean, unit)} ± {Number(std, unit)} (n={aggregate.N})",
+        _ => $"{Number(aggregate.Mean, unit)} (n={aggregate.N})",
+    };
+
+    private static string Arrow(bool? higherIsBetter) => higherIsBetter switch { true => "↑", false => "↓", null => "" };
+
+    private static string Name(string model) => model.Length > 0 ? Cell(model) : "none";
+
+    private static string Duration(double seconds)
+    {
+        var time = TimeSpan.FromSeconds(Math.Round(seconds));
+        return $"{(int)time.TotalHours}:{time.Minutes:D2}:{time.Seconds:D2}";
+    }
+
+    /// <summary>Text safe inside a Markdown table cell.</summary>
+    private static string Cell(string text) => text.Replace("|", "\\|").Replace("\r", "").Replace("\n", " ");
+
+    /// <summary>A Markdown link target: relative to the report's folder when known, forward slashes, spaces escaped.</summary>
+    private static string Link(string path, string? reportDirectory)
+    {
+        var target = reportDirectory is null ? path : Path.GetRelativePath(Path.GetFullPath(reportDirectory), Path.GetFullPath(path));
+        return target.Replace('\\', '/').Replace(" ", "%20").Replace("(", "%28").Replace(")", "%29");
+    }
+}
