@@ -259,11 +259,24 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
             using var writer = path is null ? null : new StreamWriter(path);
             var target = writer ?? stdout;
             var baseDir = path is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(path)!;
-            ReportWriter.Write(target, r.GetValue(format)!, records, perRun: r.GetValue(runs), baseDirectory: baseDir);
+            WriteReport(target, r.GetValue(format)!, records, r.GetValue(runs), baseDir);
             if (path is not null) stdout.WriteLine($"Wrote {path}");
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    private static void WriteReport(TextWriter target, string format, IReadOnlyList<RunRecord> records, bool perRun, string baseDir)
+    {
+        var summary = Report.Summarise(records);
+        var runs = Report.PerRun(records);
+        switch (format)
+        {
+            case "csv" when perRun: ReportWriter.WriteCsv(target, runs); break;
+            case "csv": ReportWriter.WriteCsv(target, summary); break;
+            case "json": ReportWriter.WriteJson(target, perRun ? [] : summary, perRun ? runs : null); break;
+            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, Report.Artifacts(records), baseDir); break;
+        }
     }
 
     // ---- merge ------------------------------------------------------------------------------

@@ -100,8 +100,9 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
         record.StartedUtc = DateTime.UtcNow;
         record.FinishedUtc = null;
         record.RunDirectory = runDir;
-        record.MetricInfo = task.Metrics.Select(m => new MetricInfoRecord { Name = m.Name, Description = m.Description, HigherIsBetter = m.HigherIsBetter, Unit = m.Unit }).ToList();
-        record.PaperValues = task.PaperValues.Select(p => new PaperValueRecord { Model = p.Model, Metric = p.Metric, Value = p.Value, Config = p.Config, Source = p.Source }).ToList();
+        record.Dataset = string.Join(" + ", task.RequiredDatasets(run.Config));
+        record.MetricInfo = task.Metrics.Select(MetricInfoRecord.From).ToList();
+        record.PaperValues = task.PaperValues.Select(PaperValueRecord.From).ToList();
         store.UpsertRun(record);
 
         progress.Message($"[{(resume is null ? "run" : "resume")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
@@ -117,7 +118,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             if (result.WhiteBox.Count > 0) store.SetWhiteBox(run.Key, result.WhiteBox);
             context.WriteFinal(result.Metrics);
             record.Metrics = new Dictionary<string, double>(result.Metrics);
-            record.Artifacts = result.Artifacts.Select(a => new ArtifactRecord { Name = a.Name, Path = Path.Combine(runDir, a.RelativePath), Description = a.Description }).ToList();
+            record.Artifacts = result.Artifacts.Select(ArtifactRecord.From).ToList();
             record.Status = RunStatus.Finished;
             record.FinishedUtc = DateTime.UtcNow;
             record.TrainSeconds += clock.Elapsed.TotalSeconds;
