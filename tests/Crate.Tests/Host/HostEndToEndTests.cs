@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using Crate.Results;
+
+namespace Crate.Tests.Host;
+
+/// <summary>
+/// The host as a user runs it: real plugin loading from built assemblies (the sample plugin through
+/// --plugins), the real LiteDB file, real processes killed with SIGKILL.
+/// </summary>
+[Collection("host processes")]
+public class HostEndToEndTests
+{
+    private static readonly string[] Plugins = ["--plugins", HostProcess.SampleDir];
+
+    private static string[] Smoke(string outDir, params string[] extra) =>
+        ["reproduce", "sample", "--preset", "smoke", "--threads", "1", "--out", outDir, .. Plugins, .. extra];
+
+    [Fact]
+    public void ListShowsThePluginAndWhereItWasLoadedFrom()
+    {
+        var r = HostProcess.Run(["list", .. Plugins]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("sample: Sample plugin", r.Stdout);
+        Assert.Contains(Path.Combine(HostProcess.SampleDir, "Crate.Plugins.Sample.dll"), r.Stdout);
+        Assert.Contains("presets  smoke, small, paper", r.Stdout);
+
+        var models = HostProcess.Run(["list", "models", .. Plugins]);
+        Assert.True(models.ExitCode == 0, models.ToString());
+        Assert.Matches(@"sample\s+crate\s+sample-small\s+[\d,]+", models.Stdout);
+    }
+
+    [Fact]
+    public void ReproduceWritesTheDatabaseAndReportPrintsIt()
+    {
+        var outDir = HostProcess.TempDir("reproduce");
+        var r = HostProcess.Run(Smoke(outDir, "--seeds", "0,1"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("Plan: 4 run(s)", r.Stdout);
+        Assert.Contains("All runs succeeded", r.Stdout);
+
+        using (var store = ResultsStore.Open(outDir))
+        {
+            var runs = store.Runs("sample");
+            Assert.Equal(4, runs.Count);
+            Assert.All(runs, run => Assert.Equal(RunStatus.Finished, run.Status));
+            Assert.All(runs, run => Assert.InRange(run.Metrics["accuracy"], 0, 100));
+            Assert.All(runs, run => Assert.NotEmpty(store.Epochs(run.Id)));
+            var crate = runs.First(x => x.Model == "crate");
+            Assert.Contains(store.WhiteBox(crate.Id), w => w.Measure == "Rc");
+            Assert.True(File.Exists(Path.Combine(crate.RunDirectory, "config.json")));
+            Assert.Contains("\"kind\":\"final\"", File.ReadAllText(Path.Combine(crate.RunDirectory, "metrics.jsonl")));
+            Assert.False(string.IsNullOrEmpty(crate.Environment.TorchSharp));
+        }
+
+        var csv = HostProcess.Run(["report", "--format", "csv", "--out", outDir]);
+        Assert.True(csv.ExitCode == 0, csv.ToString());
+        Assert.Contains("sample", csv.Stdout);
+        Assert.Contains("accuracy", csv.Stdout);
+
+        var md = HostProcess.Run(["report", "--format", "md", "--out", outDir]);
+        Assert.True(md.ExitCode == 0, md.ToString());
+        Assert.Contains("## Task `sample`", md.Stdout);
+        Assert.Contains("±", md.Stdout);
+
+        // The same command again skips every finished run.
+        var again = HostProcess.Run(Smoke(outDir, "--seeds", "0,1"));
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(4, again.Stdout.Split('\n').Count(l => l.StartsWith("[skip]")));
+    }
+
+    [Fact]
+    public void KilledRunResumesFromItsCheckpointAndTheDatabaseStaysIntact()
+    {
+        var outDir = HostProcess.TempDir("kill");
+        string[] args = ["reproduce", "sample", "--preset", "small", "--models", "crate", "--seeds", "0", "--threads", "1",
+            "--set", "train.epochs=40", "--set", "train.checkpoint_every=5", "--out", outDir, .. Plugins];
+        using (var p = HostProcess.Start(args))
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!Checkpointed(outDir) && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(200);
+            Assert.False(p.HasExited, "the run ended before it could be killed: " + p.StandardError.ReadToEnd());
+            Assert.True(Checkpointed(outDir), "no checkpoint within 2 minutes");
+            p.Kill(entireProcessTree: true);   // SIGKILL
+            p.WaitForExit();
+        }
+        using (var store = ResultsStore.Open(outDir))
+            Assert.Equal(RunStatus.Running, Assert.Single(store.Runs()).Status);
+
+        var r = HostProcess.Run(args, TimeSpan.FromMinutes(5));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("[resume] sample/crate seed 0", r.Stdout);
+        Assert.Contains("finished (resumed)", r.Stdout);
+        using var after = ResultsStore.Open(outDir);
+        var run = Assert.Single(after.Runs());
+        Assert.Equal(RunStatus.Finished, run.Status);
+        Assert.Equal(2, run.Attempts);
+        Assert.Equal(40, after.Epochs(run.Id).Max(e => e.Epoch));
+    }
+
+    private static bool Checkpointed(string outDir) =>
+        Directory.Exists(outDir) && Directory.EnumerateDirectories(outDir, "checkpoints", SearchOption.AllDirectories)
+            .Any(d => Directory.EnumerateFileSystemEntries(d).Any());
+
+    [Fact]
+    public void CorruptDatabaseIsOneErrorLineAndIsNotModified()
+    {
+        var outDir = HostProcess.TempDir("corrupt");
+        var db = Path.Combine(outDir, "results.db");
+        var garbage = new byte[20000];
+        new Random(7).NextBytes(garbage);
+        File.WriteAllBytes(db, garbage);
+        var before = SHA256.HashData(File.ReadAllBytes(db));
+
+        var r = HostProcess.Run(Smoke(outDir));
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: results database", line);
+        Assert.Contains("corrupt", line);
+        Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(db)));
+    }
+
+    [Fact]
+    public void MissingDataFolderFailsBeforeAnythingRuns()
+    {
+        var outDir = HostProcess.TempDir("nodata");
+        var missing = Path.Combine(outDir, "no-such-folder");
+        var r = HostProcess.Run(Smoke(outDir, "--set", "data.source=csv", "--data", $"subspaces={missing}"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"error: data folder for 'subspaces' does not exist: {missing}", r.Stderr);
+        Assert.False(File.Exists(Path.Combine(outDir, "results.db")));
+
+        var unnamed = HostProcess.Run(Smoke(outDir, "--set", "data.source=csv"));
+        Assert.Equal(2, unnamed.ExitCode);
+        Assert.Contains("no data folder for 'subspaces'", unnamed.Stderr);
+    }
+
+    [Theory]
+    [InlineData("model.dept=3", "unknown config key 'model.dept'", "model.depth")]
+    [InlineData("model.depth=three", "'model.depth'", "an integer in [1, 256]")]
+    [InlineData("train.optimizer=sgd", "'train.optimizer'", "one of adamw, lion")]
+    public void BadSetIsRejectedBeforeAnythingRuns(string set, string names, string allowed)
+    {
+        var outDir = HostProcess.TempDir("badset");
+        var r = HostProcess.Run(Smoke(outDir, "--set", set));
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(names, line);
+        Assert.Contains(allowed, line);
+        Assert.False(File.Exists(Path.Combine(outDir, "results.db")));
+    }
+
+    [Fact]
+    public void BrokenPluginIsReportedAndTheOthersStillRun()
+    {
+        var broken = HostProcess.TempDir("broken-plugin");
+        foreach (var f in Directory.GetFiles(HostProcess.SampleDir))
+            File.Copy(f, Path.Combine(broken, Path.GetFileName(f)));
+        File.WriteAllText(Path.Combine(broken, "Crate.Plugins.Sample.dll"), "this is not an assembly");
+
+        var list = HostProcess.Run(["list", "--plugins", broken]);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains($"FAILED {Path.Combine(broken, "Crate.Plugins.Sample.dll")}: cannot load assembly", list.Stdout);
+
+        var outDir = HostProcess.TempDir("with-broken");
+        var r = HostProcess.Run(["reproduce", "sample", "--preset", "smoke", "--seeds", "0", "--models", "crate", "--threads", "1",
+            "--out", outDir, "--plugins", broken, .. Plugins]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("warning: plugin", r.Stderr);
+        Assert.Contains("not loaded", r.Stderr);
+    }
+
+    [Fact]
+    public void AFailingRunIsNamedAndTheOthersAreKept()
+    {
+        var outDir = HostProcess.TempDir("failing");
+        // 3 heads do not divide width 16: the crate and transformer runs both fail at build time,
+        // while an earlier good run stays in the database.
+        var good = HostProcess.Run(Smoke(outDir, "--seeds", "0", "--models", "crate"));
+        Assert.True(good.ExitCode == 0, good.ToString());
+        var r = HostProcess.Run(Smoke(outDir, "--seeds", "0", "--set", "model.heads=3"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("FAILED sample/crate seed 0", r.Stderr);
+        Assert.Contains("does not divide model.dim", r.Stderr);
+        using var store = ResultsStore.Open(outDir);
+        Assert.Contains(store.Runs(), x => x.Status == RunStatus.Finished);
+        Assert.Equal(2, store.Runs().Count(x => x.Status == RunStatus.Failed));
+    }
+}
