@@ -76,9 +76,12 @@ public sealed class Trainer<TBatch>
         foreach (var frozen in _spec.Frozen)
             foreach (var p in frozen.parameters()) p.requires_grad = false;
 
-        var run = new RunState(TotalSteps);
+        var run = new RunState();
         string? resumeFrom = _context.ResumeCheckpoint is { } r ? CheckpointStore.Resolve(r) : null;
         if (resumeFrom is not null) run = LoadModulesAndState(resumeFrom, modules);
+        else if (CheckpointStore.FindLatest(_store.Directory) is { } existing)
+            throw new TrainerConfigException($"checkpoint folder {_store.Directory} already holds a checkpoint ({existing}) but no " +
+                                             "resume was asked for: resume from it or delete the folder");
 
         foreach (var m in modules) m.to(Device);
         var parameters = ParameterGroups.Collect(_spec.Trainable, _options.DecayFilter);
@@ -298,7 +301,7 @@ public sealed class Trainer<TBatch>
         Same("seed", s.Seed, (long)_context.Seed);
         Same("module count", s.ModuleCount, modules.Count);
         for (int i = 0; i < modules.Count; i++) ModuleState.Load(modules[i], Path.Combine(folder, CheckpointStore.ModuleFile(i)));
-        return new RunState(TotalSteps)
+        return new RunState
         {
             Step = s.Step, Position = new DataPosition(s.Epoch, s.Index), ElapsedSeconds = s.ElapsedSeconds,
             EvalPending = s.EvalPending, BestValue = s.BestValue, BestStep = s.BestStep,
@@ -309,9 +312,8 @@ public sealed class Trainer<TBatch>
     }
 
     /// <summary>Mutable progress of one run.</summary>
-    private sealed class RunState(long totalSteps)
+    private sealed class RunState
     {
-        public long TotalSteps { get; } = totalSteps;
         public long Step { get; set; }
         public DataPosition Position { get; set; }
         public double ElapsedSeconds { get; init; }

@@ -192,6 +192,15 @@ public class TrainerTests
     }
 
     [Fact]
+    public void AFreshRunRefusesToOverwriteExistingCheckpoints()
+    {
+        using var ctx = new InMemoryRunContext(seed: 6);
+        new Trainer<TinyBatch>(Task(6, 4).Spec, Options(epochs: 1), ctx).Run();
+        var e = Assert.Throws<TrainerConfigException>(() => new Trainer<TinyBatch>(Task(6, 4).Spec, Options(epochs: 1), ctx).Run());
+        Assert.Contains("no resume was asked for", e.Message);
+    }
+
+    [Fact]
     public void ResumingWithAnotherRecipeIsRefused()
     {
         using var ctx = new InMemoryRunContext(seed: 6);
