@@ -1,0 +1,67 @@
+using TorchSharp;
+using TorchSharp.Modules;
+
+namespace Crate.Core.Training;
+
+/// <summary>
+/// TorchSharp's AdamW over a decayed and a non-decayed group. Per parameter, with t the step count:
+/// <c>p ← p(1 − lr·wd)</c>; <c>m ← β₁m + (1−β₁)g</c>; <c>v ← β₂v + (1−β₂)g²</c>;
+/// <c>p ← p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)</c>.
+/// Its state (step counts, both moments, group options) is saved with TorchSharp's own
+/// <c>save_state_dict</c>, which writes the tensors' raw bytes, so a restore is bit-exact.
+/// </summary>
+public sealed class AdamWOptimizer : ITrainOptimizer
+{
+    private readonly AdamW _optimizer;
+    private readonly List<(AdamW.ParamGroup Group, bool Decay)> _groups = [];
+
+    /// <summary>Creates the optimizer; empty groups are left out.</summary>
+    public AdamWOptimizer(IReadOnlyList<NamedParameter> parameters, OptimizerSettings settings)
+    {
+        Parameters = parameters;
+        foreach (bool decay in new[] { true, false })
+        {
+            var members = parameters.Where(p => p.Decay == decay).Select(p => p.Parameter).ToList();
+            if (members.Count == 0) continue;
+            var group = new AdamW.ParamGroup(members, lr: 0, beta1: settings.Beta1, beta2: settings.Beta2,
+                eps: settings.Eps, weight_decay: decay ? settings.WeightDecay : 0, amsgrad: false, maximize: false);
+            _groups.Add((group, decay));
+        }
+        _optimizer = torch.optim.AdamW(_groups.Select(g => g.Group), lr: 0, beta1: settings.Beta1,
+            beta2: settings.Beta2, eps: settings.Eps, weight_decay: 0);
+    }
+
+    /// <inheritdoc />
+    public OptimizerKind Kind => OptimizerKind.AdamW;
+
+    /// <inheritdoc />
+    public IReadOnlyList<NamedParameter> Parameters { get; }
+
+    /// <inheritdoc />
+    public void SetLearningRate(double lr)
+    {
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+    }
+
+    /// <inheritdoc />
+    public void SetWeightDecay(double weightDecay)
+    {
+        foreach (var (group, decay) in _groups)
+            if (decay) ((AdamW.Options)group.Options).weight_decay = weightDecay;
+    }
+
+    /// <inheritdoc />
+    public void ZeroGrad() => _optimizer.zero_grad();
+
+    /// <inheritdoc />
+    public void Step() => _optimizer.step();
+
+    /// <inheritdoc />
+    public void Save(BinaryWriter writer) => _optimizer.save_state_dict(writer);
+
+    /// <inheritdoc />
+    public void Load(BinaryReader reader) => _optimizer.load_state_dict(reader);
+
+    /// <inheritdoc />
+    public void Dispose() => _optimizer.Dispose();
+}

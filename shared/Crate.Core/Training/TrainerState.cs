@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Crate.Core.Contract;
+
+namespace Crate.Core.Training;
+
+/// <summary>
+/// The trainer's own state in a checkpoint (<c>state.json</c>): everything besides tensors that an exact
+/// resume needs. RNG state is a function of (seeds, step, micro-batch), so the seeds stand for it.
+/// </summary>
+internal sealed record TrainerState
+{
+    public const string FormatName = "crate-trainer-checkpoint";
+    public const int FormatVersion = 1;
+
+    public string Format { get; init; } = FormatName;
+    public int Version { get; init; } = FormatVersion;
+    /// <summary>Optimizer steps completed.</summary>
+    public long Step { get; init; }
+    public long TotalSteps { get; init; }
+    /// <summary>Data position of the next micro-batch.</summary>
+    public int Epoch { get; init; }
+    public long Index { get; init; }
+    public string Optimizer { get; init; } = "";
+    public int BatchSize { get; init; }
+    public int MicroBatchSize { get; init; }
+    public long BatchesPerEpoch { get; init; }
+    public long Seed { get; init; }
+    public int ModuleCount { get; init; }
+    public double ElapsedSeconds { get; init; }
+    /// <summary>An evaluation was interrupted by cancellation; run it first on resume.</summary>
+    public bool EvalPending { get; init; }
+    public string? BestMetric { get; init; }
+    public double? BestValue { get; init; }
+    public long? BestStep { get; init; }
+    /// <summary>Sums of the epoch row being accumulated (train loss, gradient norm, steps).</summary>
+    public double IntervalLossSum { get; init; }
+    public double IntervalGradNormSum { get; init; }
+    public long IntervalSteps { get; init; }
+    public double LastLearningRate { get; init; }
+    public int LastEpoch { get; init; } = 1;
+    public List<RowDto> Rows { get; init; } = [];
+
+    internal sealed record RowDto(int Epoch, long Step, Dictionary<string, double> Metrics)
+    {
+        public static RowDto From(EpochRow row) => new(row.Epoch, row.Step, new Dictionary<string, double>(row.Metrics, StringComparer.Ordinal));
+        public EpochRow ToRow() => new(Epoch, Step, Metrics);
+    }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainerState FromJson(string json, string path)
+    {
+        var state = JsonSerializer.Deserialize<TrainerState>(json, Json)
+                    ?? throw new InvalidDataException($"{path}: empty trainer state");
+        if (state.Format != FormatName || state.Version != FormatVersion)
+            throw new InvalidDataException($"{path}: format '{state.Format}' v{state.Version}, expected '{FormatName}' v{FormatVersion}");
+        return state;
+    }
+}

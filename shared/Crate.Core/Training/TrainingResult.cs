@@ -1,0 +1,28 @@
+using Crate.Core.Contract;
+
+namespace Crate.Core.Training;
+
+/// <summary>What <see cref="Trainer{TBatch}.Run"/> returns.</summary>
+/// <param name="Steps">Optimizer steps completed.</param>
+/// <param name="Rows">Every epoch row of the run, including those before a resume.</param>
+/// <param name="FinalMetrics">The metrics of the last row (empty when no row was written).</param>
+/// <param name="BestValue">Best value of <see cref="TrainerOptions.BestMetric"/>, if tracked.</param>
+/// <param name="BestStep">Step at which <paramref name="BestValue"/> was reached.</param>
+/// <param name="Checkpoint">The final checkpoint folder.</param>
+/// <param name="BestCheckpoint">The <c>best/</c> folder, when a best model was saved.</param>
+public sealed record TrainingResult(
+    long Steps,
+    IReadOnlyList<EpochRow> Rows,
+    IReadOnlyDictionary<string, double> FinalMetrics,
+    double? BestValue,
+    long? BestStep,
+    string Checkpoint,
+    string? BestCheckpoint);
+
+/// <summary>One completed optimizer step, for <see cref="Trainer{TBatch}.StepCompleted"/>.</summary>
+/// <param name="Step">Steps completed (1-based).</param>
+/// <param name="Epoch">The 1-based epoch of the step's micro-batches.</param>
+/// <param name="Loss">Mean loss over the step's micro-batches.</param>
+/// <param name="LearningRate">Learning rate used.</param>
+/// <param name="GradNorm">Global gradient norm before clipping.</param>
+public sealed record StepReport(long Step, int Epoch, double Loss, double LearningRate, double GradNorm);

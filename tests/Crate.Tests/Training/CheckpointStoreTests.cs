@@ -1,0 +1,46 @@
+using Crate.Core.Training;
+
+namespace Crate.Tests.Training;
+
+/// <summary>Atomic checkpoint folders, the latest pointer and pruning.</summary>
+public class CheckpointStoreTests
+{
+    [Fact]
+    public void KeepsTheNewestAndIgnoresIncompleteFolders()
+    {
+        using var ctx = new InMemoryRunContext();
+        var store = new CheckpointStore(ctx.CheckpointDirectory, keep: 2);
+        foreach (long step in new long[] { 10, 20, 30 })
+            store.Write(step, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
+        Assert.Equal(["step-0000000020", "step-0000000030"],
+            Directory.GetDirectories(ctx.CheckpointDirectory, "step-*").Select(Path.GetFileName).Order());
+        Assert.EndsWith("step-0000000030", CheckpointStore.FindLatest(ctx.CheckpointDirectory));
+
+        // A checkpoint that crashed before its state.json (what a temp folder could hold) is never chosen,
+        // and a stale pointer falls back to the newest complete folder.
+        Directory.CreateDirectory(Path.Combine(ctx.CheckpointDirectory, "step-0000000040"));
+        File.WriteAllText(Path.Combine(ctx.CheckpointDirectory, "latest"), "step-0000000040");
+        Assert.EndsWith("step-0000000030", CheckpointStore.FindLatest(ctx.CheckpointDirectory));
+        Assert.EndsWith("step-0000000030", CheckpointStore.Resolve(ctx.CheckpointDirectory));
+    }
+
+    [Fact]
+    public void AFailedWriteLeavesThePreviousCheckpoint()
+    {
+        using var ctx = new InMemoryRunContext();
+        var store = new CheckpointStore(ctx.CheckpointDirectory, keep: 2);
+        store.Write(1, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
+        Assert.Throws<IOException>(() => store.Write(2, dir => throw new IOException("disk full")));
+        Assert.EndsWith("step-0000000001", CheckpointStore.FindLatest(ctx.CheckpointDirectory));
+        Assert.Empty(Directory.GetDirectories(ctx.CheckpointDirectory, ".tmp-*"));
+    }
+
+    [Fact]
+    public void ResolvingANonCheckpointNamesThePath()
+    {
+        using var ctx = new InMemoryRunContext();
+        var e = Assert.Throws<TrainerConfigException>(() => CheckpointStore.Resolve(ctx.RunDirectory));
+        Assert.Contains(ctx.RunDirectory, e.Message);
+        Assert.Null(CheckpointStore.FindLatest(Path.Combine(ctx.RunDirectory, "missing")));
+    }
+}
