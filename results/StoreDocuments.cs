@@ -62,12 +62,15 @@ internal sealed class WhiteBoxDocument
     public WhiteBoxRow ToRow() => new(Layer, Measure, Split, Mean, Std, Samples);
 }
 
-/// <summary>The BSON mapping of the store: dates are stored and returned as UTC.</summary>
+/// <summary>
+/// The BSON mapping of the store: dates are stored and returned as UTC; strings come back exactly as
+/// written (LiteDB's defaults would turn "" into null and trim whitespace).
+/// </summary>
 internal static class StoreMapper
 {
     public static BsonMapper Create()
     {
-        var mapper = new BsonMapper();
+        var mapper = new BsonMapper { EmptyStringToNull = false, TrimWhitespace = false };
         mapper.RegisterType<DateTime>(
             serialize: value => new BsonValue(value.Kind == DateTimeKind.Unspecified
                 ? DateTime.SpecifyKind(value, DateTimeKind.Utc) : value.ToUniversalTime()),

@@ -18,14 +18,13 @@ public sealed class ProgressView(TextWriter output, int totalRuns, bool interact
     private readonly List<TimeSpan> _finished = [];
     private int _runIndex;
     private string _label = "";
-    private ProgressInfo? _last;
-    private TimeSpan _lastPrinted = TimeSpan.MinValue;
+    private TimeSpan? _lastPrinted;
     private int _lineWidth;
 
     /// <summary>A new run starts (1-based index in the plan).</summary>
     public void StartRun(int index, string label)
     {
-        lock (_gate) { _runIndex = index; _label = label; _last = null; _lastPrinted = TimeSpan.MinValue; }
+        lock (_gate) { _runIndex = index; _label = label; _lastPrinted = null; }
     }
 
     /// <summary>The current run ended after <paramref name="duration"/> (counted for the plan ETA when it trained).</summary>
@@ -53,9 +52,9 @@ public sealed class ProgressView(TextWriter output, int totalRuns, bool interact
     {
         lock (_gate)
         {
-            _last = p;
             var now = _plan.Elapsed;
-            bool due = interactive ? now - _lastPrinted > TimeSpan.FromMilliseconds(250) : now - _lastPrinted >= RedirectedInterval;
+            var interval = interactive ? TimeSpan.FromMilliseconds(250) : RedirectedInterval;
+            bool due = _lastPrinted is not { } last || now - last >= interval;
             if (!due && p.Step != p.TotalSteps) return;
             _lastPrinted = now;
             var line = Format(p);

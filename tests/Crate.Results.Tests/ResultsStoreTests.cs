@@ -28,6 +28,22 @@ public class ResultsStoreTests
     }
 
     [Fact]
+    public void Empty_and_padded_strings_come_back_as_written()
+    {
+        using var folder = new TempFolder();
+        var run = Run("vit", "crate", ModelRole.Crate, 1, RunStatus.Finished);
+        run.MetricInfo = [new MetricInfoRecord { Name = "parameters", Description = " count ", Unit = "" }];
+        run.Error = "";
+        using (var store = ResultsStore.Open(folder.Path))
+            store.UpsertRun(run);
+        using var reopened = ResultsStore.Open(folder.Path);
+        var back = reopened.GetRun(run.Id)!;
+        Assert.Equal("", back.MetricInfo[0].Unit);
+        Assert.Equal(" count ", back.MetricInfo[0].Description);
+        Assert.Equal("", back.Error);
+    }
+
+    [Fact]
     public void Epochs_upsert_by_run_and_epoch_so_a_resume_rewrites_them()
     {
         using var folder = new TempFolder();

@@ -78,7 +78,7 @@ public class HostEndToEndTests
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
             while (!Checkpointed(outDir) && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(200);
-            Assert.False(p.HasExited, "the run ended before it could be killed: " + p.StandardError.ReadToEnd());
+            if (p.HasExited) Assert.Fail("the run ended before it could be killed: " + p.StandardError.ReadToEnd());
             Assert.True(Checkpointed(outDir), "no checkpoint within 2 minutes");
             p.Kill(entireProcessTree: true);   // SIGKILL
             p.WaitForExit();
