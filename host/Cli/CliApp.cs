@@ -19,6 +19,8 @@ public static class ExitCodes
     public const int RunsFailed = 1;
     /// <summary>Bad input: usage, config, data or database error; nothing ran.</summary>
     public const int BadInput = 2;
+    /// <summary>An unexpected error (a bug or a failing library); <c>CRATE_LOG_LEVEL=Debug</c> prints the stack.</summary>
+    public const int Internal = 3;
     /// <summary>Stopped by Ctrl-C; rerun to resume.</summary>
     public const int Interrupted = 130;
 }
@@ -72,6 +74,12 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.BadInput;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"error: {PlanRunner.Cause(e)}");
+            loggers.CreateLogger("crate").LogDebug(e, "unhandled");
+            return ExitCodes.Internal;
         }
     }
 
@@ -249,7 +257,8 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
         var file = new Option<string>("--file") { Description = "Write to this file instead of stdout" };
         var runs = new Option<bool>("--runs") { Description = "One row per run instead of the CRATE-vs-baseline summary" };
         var task = new Option<string>("--task") { Description = "Only this task" };
-        var cmd = new Command("report", "CRATE against baseline per task and metric: mean ± std over seeds, difference, paper values") { format, file, runs, task };
+        var noPlots = new Option<bool>("--no-plots") { Description = "Markdown without drawing the PNG figures (training curves, white-box per layer) into <out>/plots/" };
+        var cmd = new Command("report", "CRATE against baseline per task and metric: mean ± std over seeds, difference, paper values") { format, file, runs, task, noPlots };
         cmd.SetAction(r =>
         {
             var outDir = Path.GetFullPath(r.GetValue(_out)!);
@@ -261,14 +270,17 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
             using var writer = path is null ? null : new StreamWriter(path);
             var target = writer ?? stdout;
             var baseDir = path is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(path)!;
-            WriteReport(target, r.GetValue(format)!, records, r.GetValue(runs), baseDir);
+            var plots = r.GetValue(format) == "md" && r.GetValue(noPlots) is false
+                ? ReportPlots.Write(store, records, Path.Combine(outDir, "plots")) : [];
+            WriteReport(target, r.GetValue(format)!, records, r.GetValue(runs), baseDir, plots);
             if (path is not null) stdout.WriteLine($"Wrote {path}");
             return ExitCodes.Ok;
         });
         return cmd;
     }
 
-    private static void WriteReport(TextWriter target, string format, IReadOnlyList<RunRecord> records, bool perRun, string baseDir)
+    private static void WriteReport(TextWriter target, string format, IReadOnlyList<RunRecord> records, bool perRun, string baseDir,
+        IReadOnlyList<ReportArtifact> plots)
     {
         var summary = Report.Summarise(records);
         var runs = Report.PerRun(records);
@@ -277,7 +289,7 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
             case "csv" when perRun: ReportWriter.WriteCsv(target, runs); break;
             case "csv": ReportWriter.WriteCsv(target, summary); break;
             case "json": ReportWriter.WriteJson(target, perRun ? [] : summary, perRun ? runs : null); break;
-            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, Report.Artifacts(records), baseDir); break;
+            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, [.. plots, .. Report.Artifacts(records)], baseDir); break;
         }
     }
 

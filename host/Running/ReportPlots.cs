@@ -1,0 +1,42 @@
+using Crate.Results;
+
+namespace Crate.Host.Running;
+
+/// <summary>
+/// Draws the report's figures from the database: per task and preset, the training curves of every
+/// finished run (one PNG per metric of its epoch rows) and the per-layer white-box measurements of the
+/// CRATE runs (R^c and sparsity against depth, one series per seed). Written to <c>&lt;out&gt;/plots/</c>.
+/// </summary>
+public static class ReportPlots
+{
+    /// <summary>Writes the figures and returns them as report artifacts.</summary>
+    public static IReadOnlyList<ReportArtifact> Write(ResultsStore store, IReadOnlyList<RunRecord> records, string plotDirectory)
+    {
+        var artifacts = new List<ReportArtifact>();
+        var finished = records.Where(r => r.Status == RunStatus.Finished).ToList();
+        foreach (var group in finished.GroupBy(r => (r.Task, r.Preset)).OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Preset, StringComparer.Ordinal))
+        {
+            var (task, preset) = group.Key;
+            var runs = group.OrderBy(r => r.Role).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Seed).ToList();
+            var epochs = runs.Select(r => (label: $"{r.Model} s{r.Seed}", rows: store.Epochs(r.Id))).Where(s => s.rows.Count > 0).ToList();
+            var metrics = epochs.SelectMany(s => s.rows.SelectMany(row => row.Metrics.Keys)).Distinct()
+                .Where(m => m is not ("lr" or "samples_per_s" or "tokens_per_s" or "grad_norm")).Order(StringComparer.Ordinal);
+            Directory.CreateDirectory(plotDirectory);
+            foreach (var metric in metrics)
+            {
+                var png = Path.Combine(plotDirectory, $"{task}-{preset}-curve-{metric}.png");
+                if (PlotWriter.TrainingCurves(png, epochs, metric))
+                    artifacts.Add(new ReportArtifact(task, $"training curve: {metric} ({preset})", png, "every finished run, per evaluation"));
+            }
+            var whiteBox = runs.Select(r => (label: $"{r.Model} s{r.Seed}", rows: store.WhiteBox(r.Id))).Where(s => s.rows.Count > 0).ToList();
+            if (whiteBox.Count > 0)
+            {
+                var png = Path.Combine(plotDirectory, $"{task}-{preset}-whitebox.png");
+                if (PlotWriter.WhiteBoxLayersCompared(png, whiteBox))
+                    artifacts.Add(new ReportArtifact(task, $"white-box measurements per layer ({preset})", png,
+                        "compression term R^c and non-zero fraction of each layer's ISTA output, mean ± std over the measured samples"));
+            }
+        }
+        return artifacts;
+    }
+}
