@@ -1,10 +1,16 @@
 using Microsoft.Extensions.Configuration;
+using Crate.Core.Runtime;
 using Crate.Host.Cli;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 // crate: the CRATE reproduction harness. See README.md.
+
+// libtorch under glibc's malloc grows RSS by GiBs over a long run: re-execute under jemalloc first
+// (same PID; CRATE_ALLOCATOR=system turns it off). Returns only when nothing was re-executed.
+if (NativeAllocator.RelaunchIfNeeded() is { } exitCode) return exitCode;
+
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
 {
     Args = [],                                  // the command line belongs to System.CommandLine

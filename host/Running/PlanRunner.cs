@@ -82,7 +82,8 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
 
         Directory.CreateDirectory(runDir);
         var checkpoints = Path.Combine(runDir, "checkpoints");
-        string? resume = Directory.Exists(checkpoints) && Directory.EnumerateFileSystemEntries(checkpoints).Any() ? checkpoints : null;
+        // Only a complete checkpoint counts: a process killed while writing its first one starts over.
+        string? resume = Crate.Core.Training.CheckpointStore.FindLatest(checkpoints);
         File.WriteAllText(Path.Combine(runDir, "config.json"), ConfigFile(run));
 
         var record = existing ?? new RunRecord { Id = run.Key, CreatedUtc = DateTime.UtcNow };

@@ -33,7 +33,7 @@ public static class RunEnvironment
         Device = device,
         Threads = threads,
         Machine = $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {RuntimeInformation.ProcessArchitecture}",
-        Allocator = Environment.GetEnvironmentVariable("LD_PRELOAD") is { Length: > 0 } p ? Path.GetFileName(p) : "glibc",
+        Allocator = Crate.Core.Runtime.NativeAllocator.ActiveAllocator() ?? "glibc",
     };
 
     private static string? Metadata(string key) => typeof(RunEnvironment).Assembly

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Crate.Core.Runtime;
@@ -33,8 +32,9 @@ public sealed record AllocatorDecision(AllocatorAction Action, string Message, A
 /// <para>
 /// A preloaded allocator must be in place when the process starts, so the host calls
 /// <see cref="RelaunchIfNeeded"/> first thing in <c>Main</c>: when the preferred allocator is installed and
-/// not active, the same command line is executed again with <c>LD_PRELOAD</c> and the tuning variables set,
-/// stdin/stdout/stderr inherited, signals passed on, and the child's exit code returned.
+/// not active, the same command line is executed again in the same process (execve) with <c>LD_PRELOAD</c>
+/// and the tuning variables set: same PID, stdin/stdout/stderr and signals, so Ctrl-C and kill behave as
+/// without the allocator.
 /// <c>CRATE_ALLOCATOR=system</c> turns this off; <c>CRATE_ALLOCATOR=mimalloc</c> picks mimalloc instead.
 /// A missing library costs one warning, never a failure.
 /// </para>
@@ -66,8 +66,9 @@ public static class NativeAllocator
 
     /// <summary>
     /// Call first thing in <c>Main</c>: <c>if (NativeAllocator.RelaunchIfNeeded() is { } code) return code;</c>.
-    /// Returns the child's exit code after a relaunch, or null to continue in this process (after writing a
-    /// warning to <paramref name="warn"/>, by default standard error, when the allocator is missing).
+    /// On a relaunch the process image is replaced (execve) and this never returns; otherwise it returns
+    /// null to continue in this process (after writing a warning to <paramref name="warn"/>, by default
+    /// standard error, when the allocator is missing or the re-execution failed).
     /// </summary>
     public static int? RelaunchIfNeeded(Action<string>? warn = null)
     {
@@ -86,7 +87,9 @@ public static class NativeAllocator
             case AllocatorAction.Relaunch:
                 var (file, arguments) = ChildCommand(System.Environment.ProcessPath, ReadProcCommandLine(),
                     System.Environment.GetCommandLineArgs());
-                return RunChild(file, arguments, decision.Environment!);
+                var failure = Exec(file, arguments, decision.Environment!);   // returns only on failure
+                (warn ?? (m => Console.Error.WriteLine("crate: warning: " + m)))($"{failure}; using the system malloc");
+                return null;
             default:
                 return null;
         }
@@ -161,20 +164,28 @@ public static class NativeAllocator
         (block.EndsWith('\0') ? block[..^1] : block).Split('\0');
 
     /// <summary>
-    /// Runs <paramref name="fileName"/> with <paramref name="arguments"/> and <paramref name="environment"/> added,
-    /// inheriting stdin/stdout/stderr and the working folder, passing SIGINT/SIGQUIT/SIGTERM/SIGHUP on (see
-    /// <see cref="ChildSignals"/>), and returns its exit code (128 + signal when a signal ended it).
+    /// Replaces this process's image with <paramref name="fileName"/> (execve): same PID, same stdin/stdout/
+    /// stderr, same process group, so Ctrl-C, <c>kill</c> and <c>kill -9</c> reach the process that does the
+    /// work and nothing is left behind. Returns only when execve failed, with the reason.
     /// </summary>
-    public static int RunChild(string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment)
+    public static string Exec(string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo(fileName) { UseShellExecute = false };
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        foreach (var (name, value) in environment) start.Environment[name] = value;
-        using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
-        using var signals = new ChildSignals(child.Id);
-        child.WaitForExit();
-        return child.ExitCode;
+        var env = System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        foreach (var (name, value) in environment) env[name] = value;
+        string?[] argv = [fileName, .. arguments, null];
+        string?[] envp = [.. env.Select(kv => kv.Key + "=" + kv.Value), null];
+        Console.Out.Flush();
+        Console.Error.Flush();
+        execve(fileName, argv, envp);
+        return $"execve({fileName}) failed: errno {Marshal.GetLastPInvokeError()}";
     }
+
+    // LPStr is UTF-8 on Unix in .NET; the arrays end with a null element as execve requires.
+    [DllImport("libc", SetLastError = true)]
+    private static extern int execve([MarshalAs(UnmanagedType.LPUTF8Str)] string path,
+        [MarshalAs(UnmanagedType.LPArray, ArraySubType = UnmanagedType.LPStr)] string?[] argv,
+        [MarshalAs(UnmanagedType.LPArray, ArraySubType = UnmanagedType.LPStr)] string?[] envp);
 
     /// <summary>The preloaded allocator mapped into this process ("jemalloc", "mimalloc"), or null for the system malloc.</summary>
     public static string? ActiveAllocator(string mapsPath = "/proc/self/maps")

@@ -23,12 +23,19 @@ public sealed class CheckpointStore
     private const string LatestFile = "latest";
     private const string Prefix = "step-";
 
-    /// <summary>A store in <paramref name="directory"/> (created if missing) keeping <paramref name="keep"/> checkpoints.</summary>
+    /// <summary>
+    /// A store in <paramref name="directory"/> (created if missing) keeping <paramref name="keep"/> checkpoints.
+    /// Half-written folders left by a killed process (<c>.tmp-*</c>, <c>.old-*</c>) are removed: one run writes
+    /// its checkpoint folder.
+    /// </summary>
     public CheckpointStore(string directory, int keep)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
         Directory = directory; Keep = keep;
         System.IO.Directory.CreateDirectory(directory);
+        foreach (var stale in System.IO.Directory.EnumerateDirectories(directory, ".tmp-*")
+                     .Concat(System.IO.Directory.EnumerateDirectories(directory, ".old-*")).ToList())
+            System.IO.Directory.Delete(stale, recursive: true);
     }
 
     /// <summary>The checkpoint folder.</summary>

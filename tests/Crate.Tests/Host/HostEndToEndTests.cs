@@ -97,9 +97,33 @@ public class HostEndToEndTests
         Assert.Equal(40, after.Epochs(run.Id).Max(e => e.Epoch));
     }
 
-    private static bool Checkpointed(string outDir) =>
-        Directory.Exists(outDir) && Directory.EnumerateDirectories(outDir, "checkpoints", SearchOption.AllDirectories)
-            .Any(d => Directory.EnumerateFileSystemEntries(d).Any());
+    /// <summary>Whether a run under <paramref name="outDir"/> has a complete checkpoint (not just a half-written one).</summary>
+    private static bool Checkpointed(string outDir)
+    {
+        try
+        {
+            return Directory.Exists(outDir) && Directory.EnumerateDirectories(outDir, "checkpoints", SearchOption.AllDirectories)
+                .Any(d => Crate.Core.Training.CheckpointStore.FindLatest(d) is not null);
+        }
+        catch (IOException) { return false; }   // a checkpoint folder renamed while we looked
+    }
+
+    [Fact]
+    public void TheHostReExecutesItselfUnderJemallocWhenItIsInstalled()
+    {
+        bool installed = Crate.Core.Runtime.NativeAllocator.SearchFolders.Any(f => File.Exists(Path.Combine(f, "libjemalloc.so.2")));
+        var outDir = HostProcess.TempDir("allocator");
+        var r = HostProcess.Run(Smoke(outDir, "--seeds", "0", "--models", "crate"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var system = HostProcess.TempDir("allocator-system");
+        var s = HostProcess.Run(Smoke(system, "--seeds", "0", "--models", "crate"), env: new Dictionary<string, string> { ["CRATE_ALLOCATOR"] = "system" });
+        Assert.True(s.ExitCode == 0, s.ToString());
+        using (var store = ResultsStore.Open(outDir))
+            Assert.Equal(installed ? "jemalloc" : "glibc", Assert.Single(store.Runs()).Environment.Allocator);
+        using (var store = ResultsStore.Open(system))
+            Assert.Equal("glibc", Assert.Single(store.Runs()).Environment.Allocator);
+        if (!installed) Assert.Contains("apt-get install libjemalloc2", r.Stderr);
+    }
 
     [Fact]
     public void CorruptDatabaseIsOneErrorLineAndIsNotModified()
