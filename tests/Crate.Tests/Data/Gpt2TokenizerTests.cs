@@ -29,6 +29,20 @@ public class Gpt2TokenizerTests
     }
 
     [Fact]
+    public void End_of_text_stays_special_after_the_library_cache_is_full()
+    {
+        // Microsoft.ML.Tokenizers keeps special tokens only in its LRU word cache; thousands of distinct
+        // words evict them. The wrapper must not depend on that.
+        string words = string.Join(" ", Enumerable.Range(0, 30_000).Select(i => $"w{i}q"));
+        Gpt2.Encode(words);
+
+        Assert.Equal([64, 50256, 65, 50256], Gpt2.Encode("a<|endoftext|>b<|endoftext|>"));
+        var (ids, starts) = Gpt2.EncodeWithOffsets("Hi<|endoftext|>Hi");
+        Assert.Equal([17250, 50256, 17250], ids);
+        Assert.Equal([0, 2, 15], starts);
+    }
+
+    [Fact]
     public void Offsets_point_at_each_token_text()
     {
         const string text = "héllo wörld\n\nnext";

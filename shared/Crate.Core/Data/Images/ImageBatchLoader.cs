@@ -135,6 +135,8 @@ public sealed class ImageBatchLoader
     private ImageBatch Prepare(LoaderPosition start, int[] order, CancellationToken stop)
     {
         int count = Math.Min(_options.BatchSize, SamplesPerEpoch - start.Index);
+        if (count <= 0 || start.Index < 0)
+            throw new ArgumentOutOfRangeException(nameof(start), start, $"no batch starts there (epoch holds {SamplesPerEpoch} samples)");
         var indices = order.AsSpan(start.Index, count).ToArray();
         var labels = new long[count];
         var outputs = new ByteImage[_views.Length][];

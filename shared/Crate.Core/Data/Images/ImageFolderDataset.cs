@@ -74,7 +74,15 @@ public sealed class ImageFolderDataset : IImageDataset
     public string Root { get; }
 
     /// <inheritdoc/>
-    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Root));
+    public string Name
+    {
+        get
+        {
+            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Root));
+            string? parent = Path.GetFileName(Path.GetDirectoryName(full));
+            return string.IsNullOrEmpty(parent) ? Path.GetFileName(full) : $"{parent}/{Path.GetFileName(full)}";
+        }
+    }
 
     /// <inheritdoc/>
     public int Count => _files.Length;

