@@ -97,6 +97,34 @@ public class HostEndToEndTests
         Assert.Equal(40, after.Epochs(run.Id).Max(e => e.Epoch));
     }
 
+    [Fact]
+    public async Task CtrlCStopsAtAStepBoundaryKeepsACheckpointAndTheRerunResumes()
+    {
+        var outDir = HostProcess.TempDir("sigint");
+        string[] args = ["reproduce", "sample", "--preset", "small", "--models", "crate", "--seeds", "0", "--threads", "1",
+            "--set", "train.epochs=40", "--set", "train.checkpoint_every=5", "--out", outDir, .. Plugins];
+        using (var p = HostProcess.Start(args))
+        {
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!Checkpointed(outDir) && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(200);
+            if (p.HasExited) Assert.Fail("the run ended before Ctrl-C: " + p.StandardError.ReadToEnd());
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])) kill.WaitForExit();
+            Assert.True(p.WaitForExit(60_000), "no exit within a minute of SIGINT");
+            Assert.Equal(130, p.ExitCode);
+            Assert.Contains("Interrupted: rerun the same command to resume.", await stdout);
+        }
+        using (var store = ResultsStore.Open(outDir))
+        {
+            var run = Assert.Single(store.Runs());
+            Assert.Equal(RunStatus.Interrupted, run.Status);
+            Assert.NotNull(Crate.Core.Training.CheckpointStore.FindLatest(Path.Combine(run.RunDirectory, "checkpoints")));
+        }
+        var r = HostProcess.Run(args, TimeSpan.FromMinutes(5));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("[resume] sample/crate seed 0", r.Stdout);
+    }
+
     /// <summary>Whether a run under <paramref name="outDir"/> has a complete checkpoint (not just a half-written one).</summary>
     private static bool Checkpointed(string outDir)
     {
