@@ -46,6 +46,12 @@ public sealed class CrateGptModel : nn.Module<Tensor, Tensor>
     /// <summary>Token ids [B, T] (int64) → next-token logits [B, T, V].</summary>
     public override Tensor forward(Tensor idx) => transformer.Logits(idx, Config.BlockSize);
 
+    /// <summary>
+    /// Keys the reference <c>crate_gpt.py</c> state_dict holds beyond ours, to pass as <c>ignore</c> to
+    /// <c>Checkpoint.Load</c>: the tied <c>lm_head.weight</c> and the causal buffers <c>transformer.h.{i}.attn.bias</c>.
+    /// </summary>
+    public static IReadOnlyList<string> ReferenceExtraKeys(GptConfig config) => Gpt2Model.ReferenceExtraKeys(config);
+
     /// <summary>The embedded input Z^1 = wte(idx) + wpe(pos) [B, T, d] (dropout applied in training).</summary>
     public Tensor Embed(Tensor idx)
     {

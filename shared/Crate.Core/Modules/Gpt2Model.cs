@@ -41,4 +41,12 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>
 
     /// <summary>Token ids [B, T] (int64) → next-token logits [B, T, V].</summary>
     public override Tensor forward(Tensor idx) => transformer.Logits(idx, Config.BlockSize);
+
+    /// <summary>
+    /// Keys a nanoGPT state_dict holds beyond ours, to pass as <c>ignore</c> to
+    /// <c>Checkpoint.Load</c>: the tied <c>lm_head.weight</c> and the causal buffers <c>transformer.h.{i}.attn.bias</c>
+    /// of its non-flash attention.
+    /// </summary>
+    public static IReadOnlyList<string> ReferenceExtraKeys(GptConfig config) =>
+        ["lm_head.weight", .. Enumerable.Range(0, config.NLayer).Select(i => $"transformer.h.{i}.attn.bias")];
 }

@@ -114,6 +114,30 @@ public class CheckpointInteropTests : IDisposable
     }
 
     [Fact]
+    public void ReferenceCrateGptFileLoadsWhenItsExtraKeysAreIgnored()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(41);
+        var config = new GptConfig(BlockSize: 8, VocabSize: 30, NLayer: 2, NHead: 2, NEmbd: 8);
+        using var source = new CrateGptModel(config);
+        // A reference-style file: our tensors plus the tied lm_head.weight and the causal buffers.
+        var sd = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        sd["lm_head.weight"] = sd["transformer.wte.weight"];
+        for (int i = 0; i < 2; i++)
+            sd[$"transformer.h.{i}.attn.bias"] = ones(8, 8).tril().view(1, 1, 8, 8);
+        string path = Path.Combine(tempDir, "crate_gpt_reference.safetensors");
+        Safetensors.SaveStateDict(path, sd);
+
+        using var target = new CrateGptModel(config);
+        var e = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.Load(target, path));
+        Assert.Equal(3, e.Unexpected.Count);
+        Checkpoint.Load(target, path, CrateGptModel.ReferenceExtraKeys(config));
+        var idx = randint(0, 30, [2, 8]);
+        using var noGrad = no_grad();
+        TensorAssert.Close(source.forward(idx), target.forward(idx), 0);
+    }
+
+    [Fact]
     public void UnreadableFilesRaiseAFormatErrorNamingTheFile()
     {
         using var model = new CrateClassifier(FixtureConfig);
