@@ -33,6 +33,26 @@ public static class ModuleState
     }
 
     /// <summary>
+    /// The name → shape of every entry of a file written by <see cref="Save"/>, without a module (e.g. to
+    /// infer a model's shape from a checkpoint before building it).
+    /// </summary>
+    public static Dictionary<string, long[]> ReadShapes(string path)
+    {
+        using var scope = NewDisposeScope();
+        using var reader = new BinaryReader(File.OpenRead(path), System.Text.Encoding.UTF8);
+        if (reader.ReadString() != Magic || reader.ReadInt32() != Version)
+            throw new InvalidDataException($"{path}: not a {Magic} file of version {Version}");
+        int count = reader.ReadInt32();
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            shapes[name] = Tensor.Load(reader).shape;
+        }
+        return shapes;
+    }
+
+    /// <summary>
     /// Restores a state written by <see cref="Save"/>. Names, shapes and dtypes must match exactly;
     /// a mismatch throws an <see cref="InvalidDataException"/> naming the file and the entry.
     /// </summary>

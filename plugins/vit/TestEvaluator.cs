@@ -1,0 +1,63 @@
+using Crate.Core.Data.Images;
+using Crate.Core.Data.Images.Transforms;
+using Crate.Core.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Crate.Plugins.Vit;
+
+/// <summary>
+/// Classification metrics on a whole split, in dataset order through a prefetching loader:
+/// <c>top1</c> and (with more than 5 classes) <c>top5</c> in %, <c>loss</c> (plain cross-entropy, nats),
+/// <c>correct</c> and <c>total</c>.
+/// </summary>
+public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers)
+{
+    private readonly ImageBatchLoader _loader = new(data, pipeline,
+        new ImageLoaderOptions { BatchSize = batchSize, Shuffle = false, Prefetch = 2, Workers = workers });
+
+    /// <summary>Images evaluated.</summary>
+    public int Count => data.Count;
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> (put in eval mode, no gradients, one dispose scope per batch);
+    /// the model's training flag is restored afterwards.
+    /// </summary>
+    public Dictionary<string, double> Evaluate(nn.Module<Tensor, Tensor> model, Device device, CancellationToken cancellation = default)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        long correct = 0, correct5 = 0, total = 0;
+        double lossSum = 0;
+        int classes = data.ClassNames.Count;
+        try
+        {
+            using var noGrad = no_grad();
+            _loader.Position = new LoaderPosition(0, 0);
+            foreach (var batch in _loader.ReadEpoch(cancellation))
+            {
+                using var scope = NewDisposeScope();
+                var (images, labels) = batch.ToTensors(device);                     // [B, C, H, W], [B]
+                var logits = model.forward(images);                                 // [B, classes]
+                lossSum += Losses.CrossEntropy(logits, labels).ToDouble() * batch.Count;
+                correct += logits.argmax(-1).eq(labels).sum().ToInt64();
+                if (classes > 5)
+                    correct5 += logits.topk(5, -1).indexes.eq(labels.unsqueeze(1)).any(1).sum().ToInt64();   // [B, 5] → [B]
+                total += batch.Count;
+            }
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["top1"] = 100.0 * correct / total,
+            ["loss"] = lossSum / total,
+            ["correct"] = correct,
+            ["total"] = total,
+        };
+        if (classes > 5) metrics["top5"] = 100.0 * correct5 / total;
+        return metrics;
+    }
+}

@@ -1,0 +1,239 @@
+using Crate.Core.Contract;
+using Crate.Core.Data.Images;
+using Crate.Core.Modules;
+using Crate.Core.Training;
+using Crate.Core.WhiteBox;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+[assembly: CratePlugin(PluginContract.Version)]
+
+namespace Crate.Plugins.Vit;
+
+/// <summary>
+/// Supervised image classification, CRATE against ViT (crate-paper.md §3a), with the layer-wise white-box
+/// measurements of the trained CRATE (§4) and its last-layer [CLS] attention maps (§3b). Both models
+/// train under one recipe with the shared trainer; presets differ only in architecture keys per model.
+/// </summary>
+public sealed class VitTask : ICrateTask, ICheckpointEvaluator
+{
+    /// <inheritdoc />
+    public string Name => "vit";
+
+    /// <inheritdoc />
+    public string Title => "Image classification: CRATE against ViT (paper §3a), white-box layers and [CLS] attention (§3b, §4)";
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelInfo> Models { get; } =
+    [
+        new(VisionShape.Crate, ModelRole.Crate, "CRATE classifier (model/crate.py): patch LN-Linear-LN stem, [CLS], MSSA + ISTA layers, LN-Linear head"),
+        new(VisionShape.Vit, ModelRole.Baseline, "ViT (timm, as model/vit.py): conv stem, [CLS], attention + MLP blocks, mean pool of patch tokens, fc_norm, head"),
+    ];
+
+    /// <inheritdoc />
+    public ConfigSchema Schema { get; } = new(VitKeys.All);
+
+    /// <inheritdoc />
+    public IReadOnlyList<Preset> Presets => VitPresets.All;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DatasetNeed> Datasets { get; } =
+    [
+        new("fashion-mnist", "Fashion-MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", "fashion-mnist",
+            SystemPath: "/usr/share/datasets/fashion-mnist",
+            HowToGet: "The repository ships a 12,000/2,000 subset in data/fashion-mnist; the full set: apt-get install dataset-fashion-mnist (Debian), " +
+                      "or any folder holding the four IDX files."),
+        new("mnist", "MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", null,
+            HowToGet: "Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz " +
+                      "(Yann LeCun's MNIST page or a mirror) into one folder; use --set data.dataset=mnist --set data.hflip=0."),
+        new("cifar10", "CIFAR-10, binary version: data_batch_1..5.bin, test_batch.bin (the cifar-10-batches-bin folder or its parent)", null,
+            HowToGet: "Download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it; " +
+                      "use --set data.dataset=cifar10 --set model.image_size=32 --set model.channels=3."),
+        new("cifar100", "CIFAR-100, binary version: train.bin, test.bin (the cifar-100-binary folder or its parent), fine labels", null,
+            HowToGet: "Download cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it; " +
+                      "use --set data.dataset=cifar100 --set model.num_classes=100 --set model.image_size=32 --set model.channels=3."),
+        new("imagefolder", "ImageNet-1K or any set in the torchvision ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/* (JPEG, PNG, BMP, GIF)", null,
+            HowToGet: "For ImageNet-1K download ILSVRC2012 from image-net.org (after registration), extract the training archive into train/<wnid>/ and " +
+                      "sort the 50,000 validation images into val/<wnid>/ folders; the paper preset reads it."),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) => [config.Get(VitKeys.Dataset)];
+
+    /// <inheritdoc />
+    public IReadOnlyList<MetricInfo> Metrics { get; } =
+    [
+        new("top1", "test top-1 accuracy", true, "%"),
+        new("top5", "test top-5 accuracy (more than 5 classes)", true, "%"),
+        new("loss", "test cross-entropy", false, "nats"),
+        new("train_loss", "training loss over the last epoch (with label smoothing if set)", false, "nats"),
+        new("parameters", "trainable parameters", false),
+        new("train_seconds", "training wall time including the per-epoch evaluations", false, "s"),
+        new("samples_per_s", "training throughput (images per second over the last steps)", true, "img/s"),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<PaperReference> PaperValues => PaperNumbers.References;
+
+    /// <inheritdoc />
+    public IReadOnlyList<NamedModelConfig> NamedConfigs
+    {
+        get
+        {
+            string[] named = ["CRATE-T", "CRATE-S", "CRATE-B", "CRATE-L", "ViT-T", "ViT-S", "ViT-B"];
+            var list = named.Select(n => ModelZoo.All.Single(c => c.Name == n)).ToList();
+            foreach (var preset in VitPresets.All.Where(p => p.Name is "small" or "smoke"))
+                foreach (var model in Models)
+                {
+                    var config = Schema.Resolve(preset.ValuesFor(model.Name));
+                    var shape = VisionShape.From(config, model.Name);
+                    list.Add(new NamedModelConfig($"{preset.Name}-{model.Name}", model.Name, shape.ParameterCount(model.Name, config),
+                        $"the {preset.Name} preset: {shape}"));
+                }
+            return list;
+        }
+    }
+
+    /// <inheritdoc />
+    public RunResult Run(IRunContext ctx)
+    {
+        var config = ctx.Config;
+        var shape = VisionShape.From(config, ctx.Model);
+        string dataDir = ctx.DataDirectory(config.Get(VitKeys.Dataset));
+        var data = ImageData.Load(config, dataDir, shape);
+        var seeds = TrainingSeeds.From(ctx.Seed);
+        var options = TrainerOptions.FromConfig(config);
+        var device = Devices.Resolve(ctx.Device);
+        int workers = config.GetInt(VitKeys.Workers);
+
+        torch.manual_seed(seeds.Init);
+        using var model = shape.Build(ctx.Model, config);
+        long parameters = model.parameters().Sum(p => p.numel());
+        ctx.Logger.LogInformation("{Model}: {Shape}, {Parameters:N0} parameters; {Train} training and {Test} test images of {Dataset} from {Dir}",
+            ctx.Model, shape, parameters, data.Train.Count, data.Test.Count, data.Name, dataDir);
+
+        using var batches = new LoaderBatchSource(new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions
+        {
+            BatchSize = options.EffectiveMicroBatch, Shuffle = true, DropLast = true, Seed = (ulong)seeds.DataOrder, Workers = workers,
+        }));
+        var test = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), workers);
+        double smoothing = config.Get(VitKeys.LabelSmoothing);
+        var spec = TrainingSpec.ForModel(model, batches,
+            loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing),
+            evaluate: e => test.Evaluate(model, e.Device, e.Cancellation));
+        var clocked = new ClockedRunContext(ctx);
+        var result = new Trainer<LabeledImages>(spec, options, clocked).Run();
+
+        var final = result.FinalMetrics;
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["parameters"] = parameters,
+            ["train_seconds"] = clocked.TrainingSeconds,
+        };
+        foreach (var name in new[] { "top1", "top5", "loss", "train_loss", "samples_per_s" })
+            if (final.TryGetValue(name, out var value)) metrics[name] = value;
+
+        IReadOnlyList<WhiteBoxRow> whiteBox = [];
+        IReadOnlyList<Artifact> artifacts = [];
+        if (model is CrateClassifier crate)
+        {
+            whiteBox = MeasureWhiteBox(crate, data, config.GetInt(VitKeys.WhiteBoxSamples), device, seeds, shape, config);
+            if (whiteBox.Count > 0) ctx.ReportWhiteBox(whiteBox);
+            artifacts = AttentionMaps.Save(crate, data.Test, data.TestPipeline, config.GetInt(VitKeys.AttentionImages), device, ctx.RunDirectory);
+        }
+        return new RunResult(metrics, whiteBox, artifacts);
+    }
+
+    /// <summary>
+    /// R^c, R and the (non-)zero fractions per layer (crate-paper.md §4) of the trained CRATE on
+    /// <paramref name="samples"/> test images (split <c>test</c>) and as many training images without
+    /// augmentation (<c>train</c>), and of the same network at its initialisation on the test images (<c>test@init</c>).
+    /// </summary>
+    private static List<WhiteBoxRow> MeasureWhiteBox(CrateClassifier trained, ImageData data, int samples, Device device,
+        TrainingSeeds seeds, VisionShape shape, ResolvedConfig config)
+    {
+        var rows = new List<WhiteBoxRow>();
+        if (samples <= 0) return rows;
+        rows.AddRange(Measure(trained, data.Test, "test"));
+        rows.AddRange(Measure(trained, data.Train, "train"));
+        torch.manual_seed(seeds.Init);                                   // the trained model's starting point
+        using var initial = (CrateClassifier)shape.Build(VisionShape.Crate, config);
+        initial.to(device);
+        rows.AddRange(Measure(initial, data.Test, "test@init"));
+        return rows;
+
+        List<WhiteBoxRow> Measure(CrateClassifier model, IImageDataset split, string name)
+        {
+            var subset = samples >= split.Count ? split : IndexedSubset.EvenlySpaced(split, samples);
+            var loader = new ImageBatchLoader(subset, data.TestPipeline, new ImageLoaderOptions { BatchSize = 128, Shuffle = false });
+            var accumulator = new WhiteBoxAccumulator();
+            foreach (var batch in loader.ReadEpoch())
+            {
+                using var scope = NewDisposeScope();
+                WhiteBoxProbe.Add(accumulator, model, batch.ViewTensor(0, device));   // [B, C, H, W]
+            }
+            return accumulator.Rows(name).ToList();
+        }
+    }
+
+    /// <inheritdoc />
+    public EvaluationResult Evaluate(CheckpointRequest request)
+    {
+        var config = request.Config;
+        var file = CheckpointFile.Open(request.CheckpointPath);
+        var resolved = CheckpointShapes.Resolve(request.Model, request.CheckpointPath, file.Shapes, config, request.ExplicitKeys);
+        var shape = resolved.Shape;
+        string dataset = config.Get(VitKeys.Dataset);
+        string dataDir = request.DataDirectory(dataset);
+        var data = ImageData.LoadTest(config, dataDir, shape);
+
+        torch.manual_seed(0);
+        using var model = shape.Build(request.Model, config);
+        file.LoadInto(model);
+        var device = Devices.Resolve(request.Device);
+        model.to(device);
+        var metrics = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(VitKeys.Workers))
+            .Evaluate(model, device, request.Cancellation);
+        metrics["accuracy"] = metrics["top1"];
+
+        var notes = new List<string> { $"{request.Model} ({shape}) from the {file.Kind} {file.WeightsPath}" };
+        notes.AddRange(resolved.Notes);
+        notes.Add($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; accuracy and top1/top5 in %.");
+        return new EvaluationResult(metrics, notes);
+    }
+}
+
+/// <summary>
+/// Forwards every call to the host's context and remembers the training time, including the time of
+/// the sessions before a resume (the trainer's progress carries the elapsed time since the run began).
+/// </summary>
+internal sealed class ClockedRunContext(IRunContext inner) : IRunContext
+{
+    private readonly System.Diagnostics.Stopwatch _session = System.Diagnostics.Stopwatch.StartNew();
+    private double? _before;
+
+    /// <summary>Seconds of training so far, earlier sessions included.</summary>
+    public double TrainingSeconds => (_before ?? 0) + _session.Elapsed.TotalSeconds;
+
+    public string Task => inner.Task;
+    public string Model => inner.Model;
+    public string Preset => inner.Preset;
+    public int Seed => inner.Seed;
+    public ResolvedConfig Config => inner.Config;
+    public string Device => inner.Device;
+    public string RunDirectory => inner.RunDirectory;
+    public string CheckpointDirectory => inner.CheckpointDirectory;
+    public string? ResumeCheckpoint => inner.ResumeCheckpoint;
+    public CancellationToken Cancellation => inner.Cancellation;
+    public ILogger Logger => inner.Logger;
+    public string DataDirectory(string name) => inner.DataDirectory(name);
+    public void ReportEpoch(EpochRow row) => inner.ReportEpoch(row);
+    public void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows) => inner.ReportWhiteBox(rows);
+
+    public void ReportProgress(ProgressInfo progress)
+    {
+        _before ??= Math.Max(0, progress.Elapsed.TotalSeconds - _session.Elapsed.TotalSeconds);
+        inner.ReportProgress(progress);
+    }
+}
