@@ -1,0 +1,141 @@
+using Crate.Core.Contract;
+using Crate.Core.Data;
+using Crate.Core.Data.Text;
+using Crate.Core.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Crate.Plugins.Gpt2;
+
+/// <summary>
+/// The task's corpora as nanoGPT token files. <c>moby-dick</c> and <c>text</c> are raw UTF-8 text, tokenised
+/// once with GPT-2's BPE (<see cref="Gpt2Tokenizer"/>) and split 90/10 by <see cref="TextCorpus"/>; the token
+/// files are cached in <see cref="CacheRoot"/>. <c>tokens</c> is a folder with <c>train.bin</c> and
+/// <c>val.bin</c> as nanoGPT's <c>prepare.py</c> writes them (e.g. OpenWebText), read in place.
+/// </summary>
+public static class Gpt2Data
+{
+    /// <summary>
+    /// Where tokenised text is cached: <c>&lt;out&gt;/cache/text</c> when the run folder has the host's layout
+    /// <c>&lt;out&gt;/&lt;task&gt;/&lt;model&gt;/&lt;run&gt;</c> (so every run and model of a results folder shares one
+    /// tokenisation), else <c>&lt;run folder&gt;/cache</c>.
+    /// </summary>
+    public static string CacheRoot(IRunContext ctx)
+    {
+        string run = Path.GetFullPath(ctx.RunDirectory);
+        string? model = Path.GetDirectoryName(run);
+        string? task = model is null ? null : Path.GetDirectoryName(model);
+        string? outDir = task is null ? null : Path.GetDirectoryName(task);
+        bool hostLayout = outDir is not null && Path.GetFileName(task) == ctx.Task && Path.GetFileName(model) == ctx.Model;
+        return hostLayout ? Path.Combine(outDir!, "cache", "text") : Path.Combine(run, "cache");
+    }
+
+    /// <summary>The file or folder the configured dataset is read from.</summary>
+    public static string SourcePath(ResolvedConfig config, Func<string, string> dataDirectory)
+    {
+        string path = config.Get(Gpt2Keys.DataPath);
+        return path.Length > 0 ? Path.GetFullPath(path) : dataDirectory(config.Get(Gpt2Keys.Dataset));
+    }
+
+    /// <summary>
+    /// Opens the configured corpus (tokenising raw text into <paramref name="cacheRoot"/> the first time) and
+    /// checks that both splits hold a context of <c>model.block_size</c> tokens plus its shifted target.
+    /// Errors name the file and the cause (<see cref="DatasetException"/>).
+    /// </summary>
+    public static TokenCorpus Open(ResolvedConfig config, Func<string, string> dataDirectory, string cacheRoot)
+    {
+        string source = SourcePath(config, dataDirectory);
+        var tokenizer = Gpt2Tokenizer.Shared;
+        var corpus = config.Get(Gpt2Keys.Dataset) == Gpt2Keys.Tokens
+            ? TextCorpus.OpenPrepared(RequireTokenFolder(source), tokenizer.VocabSize)
+            : TextCorpus.Open(source, tokenizer, cacheRoot);
+        try
+        {
+            int blockSize = config.GetInt(Gpt2Keys.BlockSize);
+            RequireContext(corpus.Train, blockSize);
+            RequireContext(corpus.Val, blockSize);
+        }
+        catch
+        {
+            corpus.Dispose();
+            throw;
+        }
+        return corpus;
+    }
+
+    /// <summary>Throws when <paramref name="file"/> holds fewer than <paramref name="blockSize"/> + 1 tokens, naming the file and <c>model.block_size</c>.</summary>
+    public static void RequireContext(TokenFile file, int blockSize)
+    {
+        if (file.Length < blockSize + 1L)
+            throw new DatasetException(file.Path, DataErrorKind.ContextTooLong,
+                $"holds {file.Length:N0} tokens, fewer than a context of model.block_size = {blockSize} plus its shifted target " +
+                $"({blockSize + 1:N0}); lower model.block_size or use more text");
+    }
+
+    private static string RequireTokenFolder(string folder)
+    {
+        DataFiles.RequireDirectory(folder);
+        foreach (var name in new[] { "train.bin", "val.bin" })
+            if (!File.Exists(Path.Combine(folder, name)))
+                throw new DatasetException(folder, DataErrorKind.Missing,
+                    $"data.dataset=tokens needs nanoGPT's {name} (uint16 token ids, e.g. from data/openwebtext/prepare.py) in this folder");
+        return folder;
+    }
+
+    /// <summary>
+    /// Token-weighted mean next-token cross-entropy (nats/token) of <paramref name="model"/> over consecutive
+    /// non-overlapping windows of <paramref name="file"/> from its start (<see cref="TokenBatches.Sequential"/>),
+    /// at most <paramref name="maxBatches"/> batches (0: the whole file). Call under <c>no_grad</c> in eval mode.
+    /// </summary>
+    public static double MeanLoss(nn.Module<Tensor, Tensor> model, TokenFile file, int batchSize, int blockSize, int maxBatches,
+        Device device, CancellationToken cancellation = default)
+    {
+        double sum = 0;
+        long tokens = 0;
+        foreach (var batch in TokenBatches.Sequential(file, batchSize, blockSize, maxBatches > 0 ? maxBatches : null))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var (x, y) = batch.ToTensors(device);                          // [B, T], [B, T]
+            long count = (long)batch.BatchSize * batch.BlockSize;
+            sum += LanguageModelLoss(model.forward(x), y).ToDouble() * count;
+            tokens += count;
+        }
+        return sum / tokens;
+    }
+
+    /// <summary>nanoGPT's loss: cross-entropy of logits [B, T, V] against targets [B, T], mean over targets != −1.</summary>
+    public static Tensor LanguageModelLoss(Tensor logits, Tensor targets)
+    {
+        using var scope = NewDisposeScope();
+        long vocab = logits.shape[^1];
+        return nn.functional.cross_entropy(logits.view(-1, vocab), targets.view(-1), ignore_index: -1)   // [B·T, V] vs [B·T]
+            .MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>One micro-batch of token windows: inputs and next-token targets, both int64 [B, T].</summary>
+public sealed record LmBatch(Tensor X, Tensor Y);
+
+/// <summary>
+/// Training micro-batches as nanoGPT's <c>get_batch</c> (random windows of the train file), made a pure
+/// function of the trainer's position: micro-batch (epoch e, index i) draws its offsets from
+/// <c>DataRng.Derive(data-order seed, e, i)</c>, so a resumed run continues with the same windows. One
+/// nominal "epoch" is as many windows as the file has tokens.
+/// </summary>
+public sealed class LmBatches(TokenFile train, int microBatch, int blockSize, TrainingSeeds seeds) : IBatchSource<LmBatch>
+{
+    /// <inheritdoc />
+    public int MicroBatchSize => microBatch;
+
+    /// <inheritdoc />
+    public long BatchesPerEpoch => Math.Max(1, (train.Length - 1) / ((long)microBatch * blockSize));
+
+    /// <inheritdoc />
+    public LmBatch Get(DataPosition position, Device device)
+    {
+        ulong seed = DataRng.Derive((ulong)seeds.DataOrder, position.Epoch, position.Index);
+        var (x, y) = new TokenBatchSampler(train, microBatch, blockSize, seed).Next().ToTensors(device);   // [B, T], [B, T]
+        return new LmBatch(x, y);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Crate.Core.Contract;
+using Crate.Core.Data.Text;
+using Crate.Core.Modules;
+using Crate.Core.Training;
+using Crate.Core.WhiteBox;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+[assembly: CratePlugin(PluginContract.Version)]
+
+namespace Crate.Plugins.Gpt2;
+
+/// <summary>
+/// Causal language modelling (crate-paper.md §3f): CRATE-GPT against nanoGPT's GPT-2 under one recipe,
+/// next-token cross-entropy on GPT-2 BPE tokens. Reports validation loss (nats/token) and perplexity, the
+/// layer-wise white-box measurements of CRATE-GPT on validation sequences, and generates text (<c>sample</c>).
+/// </summary>
+public sealed class Gpt2Task : ICrateTask, ITextSampler
+{
+    /// <inheritdoc />
+    public string Name => "gpt2";
+
+    /// <inheritdoc />
+    public string Title => "Causal language modelling: CRATE-GPT vs GPT-2 (validation loss, perplexity)";
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelInfo> Models => Gpt2Models.All;
+
+    /// <inheritdoc />
+    public ConfigSchema Schema { get; } = new(Gpt2Keys.All);
+
+    /// <inheritdoc />
+    public IReadOnlyList<Preset> Presets => Gpt2Presets.All;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DatasetNeed> Datasets { get; } =
+    [
+        new(Gpt2Keys.MobyDick, "Moby-Dick (Melville), UTF-8 text, public domain; 90/10 split by paragraphs", "moby-dick",
+            HowToGet: "Shipped as data/moby-dick/mobydick.txt.gz (rebuild: tools/data/make-moby-dick.sh)."),
+        new(Gpt2Keys.Text, "any UTF-8 text: a folder of .txt/.txt.gz files (one document each), split 90/10", null,
+            HowToGet: "Pass --data text=DIR with .txt or .txt.gz files (or --set data.path=FILE for one file) and --set data.dataset=text."),
+        new(Gpt2Keys.Tokens, "nanoGPT token files: train.bin and val.bin, headerless little-endian uint16 GPT-2 ids", null,
+            HowToGet: "Run nanoGPT's data/openwebtext/prepare.py (writes train.bin, val.bin) and pass --data tokens=DIR with --set data.dataset=tokens (the paper preset's default)."),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) =>
+        config.Get(Gpt2Keys.DataPath).Length > 0 ? [] : [config.Get(Gpt2Keys.Dataset)];
+
+    /// <inheritdoc />
+    public IReadOnlyList<MetricInfo> Metrics { get; } =
+    [
+        new("val_loss", "validation next-token cross-entropy", false, "nats/token"),
+        new("perplexity", "validation perplexity exp(val_loss)", false),
+        new("train_loss", "training loss, mean over the last evaluation interval", false, "nats/token"),
+        new("unigram_entropy", "unigram entropy of the train split: the loss of a model without context (small files only)", false, "nats/token"),
+        new("tokens_per_s", "training throughput (last 20 steps)", true, "tokens/s"),
+        new("parameters", "parameters (tied head once, position embedding included)", false),
+        new("train_seconds", "training wall time incl. evaluations", false, "s"),
+    ];
+
+    private const string PaperConfigCrate = "OpenWebText, 12 layers, d=768, 600k steps (CRATE-GPT base, 60M)";
+    private const string PaperConfigGpt2 = "OpenWebText, 12 layers, d=768, 600k steps (GPT-2 base, 124M)";
+    private const string PaperSource = "crate-paper.md §3f ([B7] zero-shot cross-entropy table)";
+
+    /// <inheritdoc />
+    public IReadOnlyList<PaperReference> PaperValues { get; } =
+    [
+        new(Gpt2Models.Crate, "val_loss", 3.37, PaperConfigCrate, PaperSource),
+        new(Gpt2Models.Gpt2, "val_loss", 2.85, PaperConfigGpt2, PaperSource),
+        new(Gpt2Models.Crate, "perplexity", Math.Exp(3.37), PaperConfigCrate, PaperSource + "; exp of the reported loss, not printed there"),
+        new(Gpt2Models.Gpt2, "perplexity", Math.Exp(2.85), PaperConfigGpt2, PaperSource + "; exp of the reported loss, not printed there"),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<NamedModelConfig> NamedConfigs
+    {
+        get
+        {
+            var base_ = ModelZoo.GptBase;
+            var small = Gpt2Keys.ModelConfig(Schema.Resolve(Gpt2Presets.Small.ValuesFor(Gpt2Models.Crate)));
+            NamedModelConfig Named(string name, string model, GptConfig c, string what) =>
+                new(name, model, Gpt2Models.ParameterCount(model, c),
+                    $"{what}: L={c.NLayer} K={c.NHead} d={c.NEmbd}, context {c.BlockSize}, vocabulary {c.VocabSize} " +
+                    $"(tied head once, wpe included; {Gpt2Models.NonEmbeddingParameterCount(model, c) / 1e6:0.0}M without wpe)");
+            return
+            [
+                Named("CRATE-GPT-base", Gpt2Models.Crate, base_, "paper §3f (reported 60M, 59.9M without wpe)"),
+                Named("GPT-2-base", Gpt2Models.Gpt2, base_, "paper §3f baseline (reported 124M)"),
+                Named("CRATE-GPT-small", Gpt2Models.Crate, small, "the small preset"),
+                Named("GPT-2-small", Gpt2Models.Gpt2, small, "the small preset"),
+            ];
+        }
+    }
+
+    /// <inheritdoc />
+    public RunResult Run(IRunContext ctx)
+    {
+        var c = ctx.Config;
+        var shape = Gpt2Keys.ModelConfig(c);
+        var options = TrainerOptions.FromConfig(c) with { BestMetric = "val_loss", HigherIsBetter = false };
+        options.Validate();
+        using var corpus = Gpt2Data.Open(c, ctx.DataDirectory, Gpt2Data.CacheRoot(ctx));
+        ctx.Logger.LogInformation("{Corpus}: {Train:N0} train and {Val:N0} validation tokens", corpus.Directory, corpus.Train.Length, corpus.Val.Length);
+
+        var seeds = TrainingSeeds.From(ctx.Seed);
+        manual_seed(seeds.Init);
+        using var model = Gpt2Models.Build(ctx.Model, shape);
+        int evalBatch = c.GetInt(Gpt2Keys.EvalBatchSize), evalBatches = c.GetInt(Gpt2Keys.EvalBatches);
+        var spec = TrainingSpec.ForModel(model, new LmBatches(corpus.Train, options.EffectiveMicroBatch, shape.BlockSize, seeds),
+            loss: (b, _) => Gpt2Data.LanguageModelLoss(model.forward(b.X), b.Y),
+            evaluate: e =>
+            {
+                double loss = Gpt2Data.MeanLoss(model, corpus.Val, evalBatch, shape.BlockSize, evalBatches, e.Device, e.Cancellation);
+                return new Dictionary<string, double> { ["val_loss"] = loss, ["perplexity"] = Math.Exp(loss) };
+            });
+        var trainer = new Trainer<LmBatch>(spec, options, ctx);
+        var clock = Stopwatch.StartNew();
+        var result = trainer.Run();
+        clock.Stop();
+
+        var last = result.FinalMetrics;
+        var metrics = new Dictionary<string, double>
+        {
+            ["val_loss"] = last["val_loss"],
+            ["perplexity"] = last["perplexity"],
+            ["tokens_per_s"] = last["samples_per_s"] * shape.BlockSize,
+            ["parameters"] = model.parameters().Sum(p => p.numel()),
+            ["train_seconds"] = clock.Elapsed.TotalSeconds,
+        };
+        if (last.TryGetValue("train_loss", out double trainLoss)) metrics["train_loss"] = trainLoss;
+        if (corpus.Train.Length <= TokenFile.FullCheckLimit) metrics["unigram_entropy"] = TokenStatistics.UnigramEntropy(corpus.Train);
+
+        IReadOnlyList<WhiteBoxRow> whiteBox = [];
+        int sequences = c.GetInt(Gpt2Keys.WhiteBoxSequences);
+        if (model is CrateGptModel crate && sequences > 0)
+        {
+            whiteBox = MeasureWhiteBox(crate, corpus.Val, sequences, shape.BlockSize, trainer.Device);
+            ctx.ReportWhiteBox(whiteBox);
+        }
+        return new RunResult(metrics, whiteBox, []);
+    }
+
+    /// <summary>
+    /// crate-paper.md §4 on CRATE-GPT: Z¹ = wte + wpe of the first <paramref name="sequences"/> validation
+    /// windows (fewer if the file is shorter), then per block R^c of U·LN₁(Z^ℓ), R and the (non-)zero fraction
+    /// of the ISTA output, all T tokens of each window (the blocks are causal, the measures are not).
+    /// </summary>
+    public static IReadOnlyList<WhiteBoxRow> MeasureWhiteBox(CrateGptModel model, TokenFile val, int sequences, int blockSize, Device device)
+    {
+        var batch = TokenBatches.Sequential(val, sequences, blockSize, maxBatches: 1).First();
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var (x, _) = batch.ToTensors(device);                                        // [B, T]
+            return WhiteBoxProbe.Measure(model.Layers.Cast<ICrateLayer>().ToList(), model.Embed(x), "val");
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+    }
+
+    /// <inheritdoc />
+    public string Sample(CheckpointRequest request, SamplingOptions options)
+    {
+        var (model, shape) = Gpt2Sampler.Load(request.Model, request.CheckpointPath, request.Config, request.ExplicitKeys, request.Logger);
+        using (model)
+        {
+            var device = Devices.Resolve(request.Device);
+            model.to(device);
+            return Gpt2Sampler.Complete(model, shape.BlockSize, options, device, request.Cancellation);
+        }
+    }
+}
