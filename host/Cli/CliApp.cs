@@ -189,14 +189,19 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
 
             using var store = ResultsStore.Open(outDir);
             using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
+            // Ctrl-C (SIGINT) and SIGTERM (a scheduler's stop, e.g. Slurm or Kubernetes) stop the run in
+            // flight at the next step boundary with a checkpoint; the same signal again ends the process.
+            bool Stop(string what)
             {
-                if (cts.IsCancellationRequested) return;   // a second Ctrl-C kills the process
-                e.Cancel = true;
-                stderr.WriteLine("\nCtrl-C: stopping at the next step boundary and saving a checkpoint (Ctrl-C again to abort)...");
+                if (cts.IsCancellationRequested) return false;
+                stderr.WriteLine($"\n{what}: stopping at the next step boundary and saving a checkpoint ({what} again to abort)...");
                 cts.Cancel();
-            };
+                return true;
+            }
+            ConsoleCancelEventHandler onCancel = (_, e) => e.Cancel = Stop("Ctrl-C");
             Console.CancelKeyPress += onCancel;
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => ctx.Cancel = Stop("SIGTERM"));
             try
             {
                 var progress = new ProgressView(stdout, plan.Count, interactive: !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out));
