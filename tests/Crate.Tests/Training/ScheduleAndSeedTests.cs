@@ -92,4 +92,14 @@ public class ScheduleAndSeedTests
         var e = Assert.Throws<TrainerConfigException>(bad.Validate);
         Assert.Contains("micro-batch 100 must divide the batch 2048", e.Message);
     }
+
+    [Fact]
+    public void DeviceNamesResolve()
+    {
+        Assert.Equal(TorchSharp.torch.cuda.is_available() ? TorchSharp.DeviceType.CUDA : TorchSharp.DeviceType.CPU, Devices.Resolve("auto").type);
+        Assert.Equal(TorchSharp.DeviceType.CPU, Devices.Resolve("CPU").type);
+        Assert.Contains("not one of auto, cpu, cuda", Assert.Throws<TrainerConfigException>(() => Devices.Resolve("tpu")).Message);
+        if (!TorchSharp.torch.cuda.is_available())
+            Assert.Contains("torch.cuda.is_available() is false", Assert.Throws<TrainerConfigException>(() => Devices.Resolve("cuda")).Message);
+    }
 }
