@@ -6,7 +6,8 @@ using Crate.Core.Modules;
 
 namespace Crate.Plugins.Vit;
 
-/// <summary>A checkpoint whose shape contradicts a key the user set explicitly, or that is not a model of this task.</summary>
+/// <summary>A checkpoint that is not a model of this task (a key is missing, a shape is not the model's). A checkpoint
+/// whose shape contradicts a key the user set explicitly raises a <see cref="ConfigException"/> naming the key and both values.</summary>
 public sealed class CheckpointShapeException(string message) : Exception(message);
 
 /// <summary>The shape to build for a checkpoint, and how each part of it was decided.</summary>
@@ -33,7 +34,7 @@ public static partial class CheckpointShapes
     public static CheckpointShape Resolve(string model, string path, IReadOnlyDictionary<string, long[]> shapes,
         ResolvedConfig config, IReadOnlySet<string> explicitKeys)
     {
-        var facts = model == VisionShape.Crate ? CrateFacts(shapes) : VitFacts(shapes);
+        var facts = model == VisionShape.Crate ? CrateFacts(shapes, path) : VitFacts(shapes, path);
         string size = config.Get(VitKeys.Size);
         bool namedSize = explicitKeys.Contains(VitKeys.Size.Name) && size != "custom";
         if (namedSize) VisionShape.From(config, model);                   // a named size against explicit dim/depth/heads
@@ -81,11 +82,11 @@ public static partial class CheckpointShapes
         if (IsExplicit(VitKeys.Heads))
         {
             heads = configuredHeads;
-            if (heads <= 0) throw new CheckpointShapeException("config key 'model.heads' is 0; give the number of heads or leave the key out");
+            if (heads <= 0) throw new ConfigException("config key 'model.heads' is 0; give the number of heads or leave the key out");
             if (facts.Heads is int fileHeads && fileHeads != heads)
                 throw Mismatch(VitKeys.Heads.Name, heads, Origin(VitKeys.Heads), new Fact(fileHeads, facts.InnerEvidence), path);
             if (inner % heads != 0)
-                throw new CheckpointShapeException($"config key 'model.heads' is {heads} ({Origin(VitKeys.Heads)}), which does not divide " +
+                throw new ConfigException($"config key 'model.heads' is {heads} ({Origin(VitKeys.Heads)}), which does not divide " +
                                                    $"the projection width {inner} of the checkpoint {path} ({facts.InnerEvidence})");
             checkedKeys.Add($"model.heads={heads}");
         }
@@ -110,7 +111,7 @@ public static partial class CheckpointShapes
             throw Mismatch(VitKeys.DimHead.Name, config.GetInt(VitKeys.DimHead), "set with --set",
                 new Fact(dimHead, $"{facts.InnerEvidence} over {heads} heads"), path);
         if (model == VisionShape.Vit && dimHead * heads != dim)
-            throw new CheckpointShapeException($"config key 'model.heads' is {heads}, which does not divide the width {dim} of the ViT in {path}");
+            throw new ConfigException($"config key 'model.heads' is {heads}, which does not divide the width {dim} of the ViT in {path}");
 
         if (inferred.Count > 0) notes.Insert(0, "Inferred from the checkpoint: " + string.Join("; ", inferred) + ".");
         if (checkedKeys.Count > 0) notes.Add("Set explicitly and consistent with the checkpoint: " + string.Join(", ", checkedKeys) + ".");
@@ -124,16 +125,16 @@ public static partial class CheckpointShapes
         return new CheckpointShape(shape, notes);
     }
 
-    private static CheckpointShapeException Mismatch(string key, double configured, string origin, Fact fact, string path) =>
+    private static ConfigException Mismatch(string key, double configured, string origin, Fact fact, string path) =>
         new($"config key '{key}' is {Fmt(configured)} ({origin}), but the checkpoint {path} has {Fmt(fact.Value)} ({fact.Evidence}); " +
             $"drop the key to take the checkpoint's value, or give a checkpoint of that shape");
 
     /// <summary>The CRATE classifier (reference names, <see cref="CrateShapeInference"/>).</summary>
-    private static Facts CrateFacts(IReadOnlyDictionary<string, long[]> shapes)
+    private static Facts CrateFacts(IReadOnlyDictionary<string, long[]> shapes, string path)
     {
         InferredCrateShape inferred;
         try { inferred = CrateShapeInference.Infer(shapes); }
-        catch (CrateShapeException e) { throw new CheckpointShapeException(e.Message + " (is this a ViT checkpoint? then use --model vit)"); }
+        catch (CrateShapeException e) { throw new CheckpointShapeException($"{path}: {e.Message} (is this a ViT checkpoint? then use --model vit)"); }
         var c = inferred.Config;
         string patchKey = "to_patch_embedding.1.weight", qkvKey = "transformer.layers.0.0.fn.qkv.weight";
         var fixedValues = new Dictionary<string, Fact>
@@ -152,23 +153,23 @@ public static partial class CheckpointShapes
     }
 
     /// <summary>The ViT baseline (timm names: patch_embed.proj, cls_token, pos_embed, blocks.{i}, fc_norm, head).</summary>
-    private static Facts VitFacts(IReadOnlyDictionary<string, long[]> shapes)
+    private static Facts VitFacts(IReadOnlyDictionary<string, long[]> shapes, string path)
     {
         long[] Get(string key) => shapes.TryGetValue(key, out var s) ? s
-            : throw new CheckpointShapeException($"Not a ViT (timm) state_dict: key '{key}' is missing (is this a CRATE checkpoint? then use --model crate).");
+            : throw new CheckpointShapeException($"{path}: not a ViT (timm) state_dict: key '{key}' is missing (is this a CRATE checkpoint? then use --model crate).");
         int dim = (int)Get("cls_token")[^1];
         var proj = Get("patch_embed.proj.weight");                               // [d, C, P, P]
         if (proj.Length != 4 || proj[2] != proj[3])
-            throw new CheckpointShapeException($"patch_embed.proj.weight has shape [{string.Join(", ", proj)}], not [d, C, P, P]");
+            throw new CheckpointShapeException($"{path}: patch_embed.proj.weight has shape [{string.Join(", ", proj)}], not [d, C, P, P]");
         int channels = (int)proj[1], patch = (int)proj[2];
         int classes = (int)Get("head.weight")[0];
         int patches = (int)Get("pos_embed")[1] - 1;
         int side = (int)Math.Round(Math.Sqrt(patches));
         if (side * side != patches)
-            throw new CheckpointShapeException($"pos_embed has {patches + 1} tokens; {patches} patches is not a square grid");
+            throw new CheckpointShapeException($"{path}: pos_embed has {patches + 1} tokens; {patches} patches is not a square grid");
         int depth = shapes.Keys.Select(k => BlockIndex().Match(k)).Where(m => m.Success)
             .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1).DefaultIfEmpty(0).Max();
-        if (depth == 0) throw new CheckpointShapeException("Not a ViT (timm) state_dict: no 'blocks.{i}' keys.");
+        if (depth == 0) throw new CheckpointShapeException($"{path}: not a ViT (timm) state_dict: no 'blocks.{{i}}' keys.");
         int hidden = (int)Get("blocks.0.mlp.fc1.weight")[0];
         var fixedValues = new Dictionary<string, Fact>
         {

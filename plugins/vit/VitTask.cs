@@ -140,6 +140,10 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         {
             whiteBox = MeasureWhiteBox(crate, data, config.GetInt(VitKeys.WhiteBoxSamples), device, seeds, shape, config);
             if (whiteBox.Count > 0) ctx.ReportWhiteBox(whiteBox);
+            foreach (var split in whiteBox.GroupBy(r => r.Split))
+                ctx.Logger.LogInformation("white-box {Split} ({Samples} images), per layer R^c / non-zero fraction: {Layers}", split.Key,
+                    split.First().Samples, string.Join("  ", split.GroupBy(r => r.Layer).Select(l =>
+                        FormattableString.Invariant($"{l.Key}: {l.Single(r => r.Measure == WhiteBoxMeasures.Rc).Mean:F1} / {l.Single(r => r.Measure == WhiteBoxMeasures.Nonzero).Mean:F3}"))));
             artifacts = AttentionMaps.Save(crate, data.Test, data.TestPipeline, config.GetInt(VitKeys.AttentionImages), device, ctx.RunDirectory);
         }
         return new RunResult(metrics, whiteBox, artifacts);

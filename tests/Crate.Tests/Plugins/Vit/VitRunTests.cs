@@ -114,16 +114,16 @@ public class VitRunTests
         using (var model = new VisionTransformer(new VitConfig(Dim: 32, Depth: 2, Heads: 2, ImageSize: 28, PatchSize: 4, Channels: 1, NumClasses: 10)))
             Checkpoint.Save(model, vit);
 
-        var e = Assert.Throws<CheckpointShapeException>(() => TheTask.Evaluate(Request("crate", crate, "small", ("model.dim", "64"))));
+        var e = Assert.Throws<ConfigException>(() => TheTask.Evaluate(Request("crate", crate, "small", ("model.dim", "64"))));
         Assert.Contains("model.dim", e.Message);
         Assert.Contains("64", e.Message);
         Assert.Contains("cls_token [1, 1, 32]", e.Message);
 
-        var depth = Assert.Throws<CheckpointShapeException>(() => TheTask.Evaluate(Request("vit", vit, "small", ("model.depth", "6"))));
+        var depth = Assert.Throws<ConfigException>(() => TheTask.Evaluate(Request("vit", vit, "small", ("model.depth", "6"))));
         Assert.Contains("'model.depth' is 6", depth.Message);
         Assert.Contains("has 2", depth.Message);
 
-        var heads = Assert.Throws<CheckpointShapeException>(() => TheTask.Evaluate(Request("crate", crate, "small", ("model.heads", "5"))));
+        var heads = Assert.Throws<ConfigException>(() => TheTask.Evaluate(Request("crate", crate, "small", ("model.heads", "5"))));
         Assert.Contains("model.heads", heads.Message);
 
         // The wrong model for the file names the key it lacks.
