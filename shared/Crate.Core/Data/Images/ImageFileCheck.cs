@@ -180,7 +180,7 @@ public static class ImageFileCheck
                 throw Truncated(path, $"PNG chunk {name} at byte {pos} needs {length} data bytes, the file ends first");
             if (first && name != "IHDR") throw Corrupt(path, $"PNG starts with chunk {name}, not IHDR");
             uint stored = BinaryPrimitives.ReadUInt32BigEndian(d[(pos + 8 + (int)length)..]);
-            uint actual = Crc32(d.Slice(pos + 4, 4 + (int)length));
+            uint actual = PngWriter.Crc32(d.Slice(pos + 4, 4 + (int)length));
             if (stored != actual) throw Corrupt(path, $"PNG chunk {name} at byte {pos} fails its CRC check");
             sawData |= name == "IDAT";
             pos += 12 + (int)length;
@@ -191,27 +191,6 @@ public static class ImageFileCheck
                 return;
             }
         }
-    }
-
-    private static readonly uint[] CrcTable = MakeCrcTable();
-
-    private static uint[] MakeCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> bytes)
-    {
-        uint c = 0xFFFFFFFFu;
-        foreach (byte b in bytes) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
     }
 
     // ---- GIF: header, logical screen descriptor (+ global colour table), then extension blocks (0x21) and
