@@ -11,22 +11,34 @@ public sealed record LabeledImages(Tensor Images, Tensor Labels);
 /// The trainer's <see cref="IBatchSource{TBatch}"/> over an <see cref="ImageBatchLoader"/>. The loader is
 /// already a pure function of the position (epoch e visits a permutation drawn from (seed, e), and each
 /// sample's augmentation draws from (seed, e, sample)), so micro-batch (e, i) is the loader batch that
-/// starts at sample i·B of epoch e (the last short batch is dropped). While the trainer asks for
-/// consecutive positions, batches come from the loader's thread, prepared ahead; any other request
-/// (a resume, an epoch cut short by the accumulation) restarts that thread at the asked position.
+/// starts at sample i·B of epoch e (the last short batch is dropped).
+/// <para>
+/// Without <c>prefetch</c> each batch is prepared on the calling (training) thread. With it, consecutive
+/// positions come from the loader's thread, prepared ahead, and any other request (a resume, an epoch cut
+/// short by the accumulation) restarts that thread at the asked position. Prefetching is off by default:
+/// with TorchSharp 0.107 a garbage collection started by another thread while the training thread is inside
+/// a native call can finalize an implicitly converted <c>Scalar</c> argument that the call is still reading
+/// (its finalizer frees the native scalar); the loader thread allocates a new batch array every batch and so
+/// starts many such collections. One run of the ViT crashed that way ("Expected false to be true ... toFloat").
+/// </para>
 /// </summary>
 public sealed class LoaderBatchSource : IBatchSource<LabeledImages>, IDisposable
 {
     private readonly ImageBatchLoader _loader;
+    private readonly bool _prefetch;
     private IEnumerator<ImageBatch>? _stream;
     private LoaderPosition _next;
 
-    /// <summary>Wraps <paramref name="loader"/>; its batch size is the micro-batch and it must drop the last short batch.</summary>
-    public LoaderBatchSource(ImageBatchLoader loader)
+    /// <summary>
+    /// Wraps <paramref name="loader"/>; its batch size is the micro-batch and it must drop the last short batch.
+    /// <paramref name="prefetch"/> prepares batches ahead on the loader's thread.
+    /// </summary>
+    public LoaderBatchSource(ImageBatchLoader loader, bool prefetch = false)
     {
         if (!loader.Options.DropLast)
             throw new ArgumentException("the training loader must drop the last short batch (every micro-batch has the same size)", nameof(loader));
         _loader = loader;
+        _prefetch = prefetch;
     }
 
     /// <inheritdoc/>
@@ -42,7 +54,7 @@ public sealed class LoaderBatchSource : IBatchSource<LabeledImages>, IDisposable
     public LabeledImages Get(DataPosition position, Device device)
     {
         var start = new LoaderPosition(position.Epoch, checked((int)(position.Index * MicroBatchSize)));
-        ImageBatch batch = Take(start);
+        ImageBatch batch = _prefetch ? Take(start) : _loader.PrepareBatch(start);
         var (images, labels) = batch.ToTensors(device);             // [B, C, H, W], [B]
         return new LabeledImages(images, labels);
     }

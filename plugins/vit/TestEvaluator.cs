@@ -7,14 +7,32 @@ using static TorchSharp.torch;
 namespace Crate.Plugins.Vit;
 
 /// <summary>
-/// Classification metrics on a whole split, in dataset order through a prefetching loader:
+/// Classification metrics on a whole split, in dataset order:
 /// <c>top1</c> and (with more than 5 classes) <c>top5</c> in %, <c>loss</c> (plain cross-entropy, nats),
-/// <c>correct</c> and <c>total</c>.
+/// <c>correct</c> and <c>total</c>. Batches are prepared on the calling thread unless <paramref name="prefetch"/>
+/// (see <see cref="LoaderBatchSource"/> for why that is the default).
 /// </summary>
-public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers)
+public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers, bool prefetch = false)
 {
     private readonly ImageBatchLoader _loader = new(data, pipeline,
         new ImageLoaderOptions { BatchSize = batchSize, Shuffle = false, Prefetch = 2, Workers = workers });
+
+    private IEnumerable<ImageBatch> Batches(CancellationToken cancellation)
+    {
+        _loader.Position = new LoaderPosition(0, 0);
+        if (prefetch)
+        {
+            foreach (var batch in _loader.ReadEpoch(cancellation)) yield return batch;
+            yield break;
+        }
+        for (var at = new LoaderPosition(0, 0); at.Epoch == 0;)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var batch = _loader.PrepareBatch(at);
+            yield return batch;
+            at = batch.Next;
+        }
+    }
 
     /// <summary>Images evaluated.</summary>
     public int Count => data.Count;
@@ -33,8 +51,7 @@ public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, in
         try
         {
             using var noGrad = no_grad();
-            _loader.Position = new LoaderPosition(0, 0);
-            foreach (var batch in _loader.ReadEpoch(cancellation))
+            foreach (var batch in Batches(cancellation))
             {
                 using var scope = NewDisposeScope();
                 var (images, labels) = batch.ToTensors(device);                     // [B, C, H, W], [B]

@@ -34,7 +34,11 @@ public static class VitKeys
         "training augmentation: probability of a horizontal flip (0: off)", 0, 1);
     /// <summary><c>data.workers</c>.</summary>
     public static readonly ConfigKey<long> Workers = Key.Int("data.workers", 1,
-        "threads that decode and augment one batch (batches are always prepared ahead on a loader thread)", 1, 64);
+        "threads that decode and augment one batch", 1, 64);
+
+    /// <summary><c>data.prefetch</c>.</summary>
+    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", false,
+        "prepare batches ahead on a loader thread (off: on the training thread; see LoaderBatchSource for the TorchSharp hazard)");
 
     /// <summary><c>model.size</c>.</summary>
     public static readonly ConfigKey<string> Size = Key.Choice("model.size", "custom",
@@ -86,7 +90,7 @@ public static class VitKeys
     /// <summary>Every key of the task.</summary>
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
-        Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers,
+        Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
         Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DimHead, Pool, Eta, Lambda, MlpRatio,
         LabelSmoothing, EvalBatch, WhiteBoxSamples, AttentionImages,
         .. TrainerKeys.All,

@@ -106,6 +106,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         var options = TrainerOptions.FromConfig(config);
         var device = Devices.Resolve(ctx.Device);
         int workers = config.GetInt(VitKeys.Workers);
+        bool prefetch = config.Get(VitKeys.Prefetch);
 
         torch.manual_seed(seeds.Init);
         using var model = shape.Build(ctx.Model, config);
@@ -116,8 +117,8 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         using var batches = new LoaderBatchSource(new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions
         {
             BatchSize = options.EffectiveMicroBatch, Shuffle = true, DropLast = true, Seed = (ulong)seeds.DataOrder, Workers = workers,
-        }));
-        var test = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), workers);
+        }), prefetch);
+        var test = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), workers, prefetch);
         double smoothing = config.Get(VitKeys.LabelSmoothing);
         var spec = TrainingSpec.ForModel(model, batches,
             loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing),
@@ -172,9 +173,10 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
             var subset = samples >= split.Count ? split : IndexedSubset.EvenlySpaced(split, samples);
             var loader = new ImageBatchLoader(subset, data.TestPipeline, new ImageLoaderOptions { BatchSize = 128, Shuffle = false });
             var accumulator = new WhiteBoxAccumulator();
-            foreach (var batch in loader.ReadEpoch())
+            for (int start = 0; start < subset.Count; start += 128)
             {
                 using var scope = NewDisposeScope();
+                var batch = loader.PrepareBatch(new LoaderPosition(0, start));          // on this thread (see LoaderBatchSource)
                 WhiteBoxProbe.Add(accumulator, model, batch.ViewTensor(0, device));   // [B, C, H, W]
             }
             return accumulator.Rows(name).ToList();
@@ -197,7 +199,8 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         file.LoadInto(model);
         var device = Devices.Resolve(request.Device);
         model.to(device);
-        var metrics = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(VitKeys.Workers))
+        var metrics = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(VitKeys.Workers),
+                config.Get(VitKeys.Prefetch))
             .Evaluate(model, device, request.Cancellation);
         metrics["accuracy"] = metrics["top1"];
 

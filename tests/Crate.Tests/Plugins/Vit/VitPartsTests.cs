@@ -36,15 +36,20 @@ public class VitPartsTests
         var data = ImageData.Load(Config("smoke", "crate"), FashionMnist, VisionShape.From(Config("smoke", "crate"), "crate"));
         ImageBatchLoader Loader() => new(data.Train, data.TrainPipeline,
             new ImageLoaderOptions { BatchSize = 64, Shuffle = true, DropLast = true, Seed = 99 });
-        using var sequential = new LoaderBatchSource(Loader());
-        using var jumping = new LoaderBatchSource(Loader());
+        using var sequential = new LoaderBatchSource(Loader(), prefetch: true);
+        using var jumping = new LoaderBatchSource(Loader(), prefetch: true);
+        using var synchronous = new LoaderBatchSource(Loader());
         Assert.Equal(512 / 64, sequential.BatchesPerEpoch);
 
         var positions = Enumerable.Range(0, 2).SelectMany(e => Enumerable.Range(0, 8).Select(i => new DataPosition(e, i))).ToList();
         var inOrder = positions.ToDictionary(p => p, p => Pixels(sequential.Get(p, CPU)));
         Assert.Equal(2, sequential.Restarts);                    // one loader thread per epoch
         foreach (var p in new[] { positions[11], positions[3], positions[4], positions[15], positions[0] })
+        {
             Assert.Equal(inOrder[p], Pixels(jumping.Get(p, CPU)));
+            Assert.Equal(inOrder[p], Pixels(synchronous.Get(p, CPU)));
+        }
+        Assert.Equal(0, synchronous.Restarts);
         Assert.NotEqual(inOrder[positions[0]], inOrder[positions[8]]);   // epochs differ (order and augmentation)
 
         static float[] Pixels(LabeledImages b)
