@@ -60,6 +60,12 @@ public sealed record RunRow(
     DateTime? StartedUtc,
     DateTime? FinishedUtc);
 
+/// <summary>
+/// One white-box measure of one layer of one (task, preset, CRATE model, split), aggregated over the finished
+/// seeds: the per-run value is the run's mean over its measured samples (crate-paper.md §4).
+/// </summary>
+public sealed record WhiteBoxSummaryRow(string Task, string Preset, string Model, string Split, string Measure, int Layer, Aggregate Value);
+
 /// <summary>A file to link from the report: a run's artifact or a plot the report made. <see cref="Path"/> is absolute or relative to the working folder.</summary>
 public sealed record ReportArtifact(string Task, string Title, string Path, string Description);
 
@@ -130,8 +136,25 @@ public static class Report
                 crate, crateAggregate, baseline, baselineAggregate,
                 crateAggregate is not null && baselineAggregate is not null ? crateAggregate.Mean - baselineAggregate.Mean : null,
                 paperCrate?.Value, paperBaseline?.Value, paperCrate?.Config ?? "", paperBaseline?.Config ?? "",
-                Note(paperCrate, paperBaseline, ours));
+                Join(Note(paperCrate, paperBaseline, ours), Pooled(crateRuns, baselineRuns)));
         }
+    }
+
+    /// <summary>
+    /// The white-box measurements of the finished CRATE runs, per (task, preset, model, split, measure, layer),
+    /// mean ± std over seeds of each run's value. <paramref name="whiteBox"/> reads a run's rows (from the store).
+    /// </summary>
+    public static IReadOnlyList<WhiteBoxSummaryRow> WhiteBox(IEnumerable<RunRecord> runs, Func<string, IReadOnlyList<WhiteBoxRow>> whiteBox)
+    {
+        var rows = PerRunOrder(runs.Where(r => r.Status == RunStatus.Finished && r.Role == ModelRole.Crate))
+            .SelectMany(r => whiteBox(r.Id).Select(w => (Run: r, Row: w)));
+        return rows.GroupBy(x => (x.Run.Task, x.Run.Preset, x.Run.Model, x.Row.Split, x.Row.Measure, x.Row.Layer))
+            .OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Preset, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Split, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Measure, StringComparer.Ordinal).ThenBy(g => g.Key.Layer)
+            .Select(g => new WhiteBoxSummaryRow(g.Key.Task, g.Key.Preset, g.Key.Model, g.Key.Split, g.Key.Measure, g.Key.Layer,
+                Aggregate.Of(g.OrderBy(x => x.Run.Seed).Select(x => x.Row.Mean).ToList())!))
+            .ToList();
     }
 
     private static List<double> ValuesOf(IEnumerable<RunRecord> runs, string metric) =>
@@ -143,6 +166,23 @@ public static class Report
         var configs = new[] { crate?.Config, baseline?.Config }.Where(c => !string.IsNullOrEmpty(c)).Distinct().ToList();
         return configs.Count == 0 ? "" : $"paper: {string.Join(" / ", configs)}; ours: {ours}";
     }
+
+    /// <summary>
+    /// A warning when one side pools seeds of different configurations (runs of one preset started with
+    /// different <c>--set</c> values): "pooled: 2 configs of crate". Empty when each side has one.
+    /// </summary>
+    private static string Pooled(List<RunRecord> crateRuns, List<RunRecord> baselineRuns)
+    {
+        var parts = new[] { crateRuns, baselineRuns }
+            .Where(side => side.Count > 0)
+            .Select(side => (Model: side[0].Model, Configs: side.Select(r => r.ConfigJson).Distinct(StringComparer.Ordinal).Count()))
+            .Where(x => x.Configs > 1)
+            .Select(x => $"{x.Configs} configs of {x.Model}")
+            .ToList();
+        return parts.Count == 0 ? "" : $"pooled: {string.Join(", ", parts)} (runs started with different --set values; see report --runs)";
+    }
+
+    private static string Join(string a, string b) => a.Length == 0 ? b : b.Length == 0 ? a : $"{a}; {b}";
 
     private sealed record MetricSpec(string Name, string Description, string Unit, bool? HigherIsBetter);
 

@@ -8,7 +8,7 @@ namespace Crate.Results;
 /// <summary>
 /// Writes the report as Markdown (for people), CSV (for spreadsheets; stable column order, invariant
 /// culture, shortest round-trip numbers) and JSON (the same data as the CSV, for scripts).
-/// Numbers in Markdown: values in <c>%</c> with 2 decimals, every other unit with 4.
+/// Numbers in Markdown: see <see cref="Number"/>.
 /// </summary>
 public static class ReportWriter
 {
@@ -20,21 +20,26 @@ public static class ReportWriter
     /// <paramref name="reportDirectory"/> (the folder the report file will be in) when it is given.
     /// </summary>
     public static void WriteMarkdown(TextWriter writer, IReadOnlyList<SummaryRow> summary,
-        IReadOnlyList<RunRow>? runs = null, IReadOnlyList<ReportArtifact>? artifacts = null, string? reportDirectory = null)
+        IReadOnlyList<RunRow>? runs = null, IReadOnlyList<ReportArtifact>? artifacts = null, string? reportDirectory = null,
+        IReadOnlyList<WhiteBoxSummaryRow>? whiteBox = null)
     {
         artifacts ??= [];
+        whiteBox ??= [];
         writer.WriteLine("# CRATE reproduction results");
         writer.WriteLine();
         writer.WriteLine("The task tables aggregate finished runs only. Cells are mean ± sample standard deviation over seeds (n seeds); " +
                          "Δ = CRATE − baseline. The paper's values were measured on other configurations and data " +
                          "(see the note): set them beside ours, do not compare them directly.");
-        var tasks = summary.Select(r => r.Task).Concat(artifacts.Select(a => a.Task)).Distinct().Order(StringComparer.Ordinal);
+        var tasks = summary.Select(r => r.Task).Concat(artifacts.Select(a => a.Task)).Concat(whiteBox.Select(w => w.Task))
+            .Distinct().Order(StringComparer.Ordinal);
         foreach (var task in tasks)
         {
             writer.WriteLine();
             writer.WriteLine($"## Task `{task}`");
             foreach (var table in summary.Where(r => r.Task == task).GroupBy(r => (r.Preset, r.CrateModel, r.BaselineModel)))
                 WriteSummaryTable(writer, table.Key.Preset, table.Key.CrateModel, table.Key.BaselineModel, table.ToList());
+            foreach (var table in whiteBox.Where(w => w.Task == task).GroupBy(w => (w.Preset, w.Model, w.Split)))
+                WriteWhiteBoxTable(writer, table.Key.Preset, table.Key.Model, table.Key.Split, table.ToList());
             var links = artifacts.Where(a => a.Task == task).ToList();
             if (links.Count == 0)
                 continue;
@@ -106,6 +111,31 @@ public static class ReportWriter
         }
     }
 
+    /// <summary>One row per layer, one column per measure (R^c, R, non-zero fraction, ...), mean ± std over seeds.</summary>
+    private static void WriteWhiteBoxTable(TextWriter writer, string preset, string model, string split, List<WhiteBoxSummaryRow> rows)
+    {
+        var measures = rows.Select(r => r.Measure).Distinct().OrderBy(MeasureOrder).ThenBy(m => m, StringComparer.Ordinal).ToList();
+        int seeds = rows.Max(r => r.Value.N);
+        writer.WriteLine();
+        writer.WriteLine($"### White-box measurements: preset `{preset}`, {Name(model)}, {Cell(split)} split (n={seeds} seeds)");
+        writer.WriteLine();
+        writer.WriteLine("Per layer ℓ: R^c = compression term of the layer's input through its own heads, R = coding rate of its output, " +
+                         "nonzero / zero_fraction = share of non-zero / zero entries of its (ISTA) output (crate-paper.md §4).");
+        writer.WriteLine();
+        writer.WriteLine($"| layer | {string.Join(" | ", measures.Select(Cell))} |");
+        writer.WriteLine($"| ---: | {string.Join(" | ", measures.Select(_ => "---:"))} |");
+        foreach (var layer in rows.GroupBy(r => r.Layer).OrderBy(g => g.Key))
+        {
+            var cells = measures.Select(m => layer.FirstOrDefault(r => r.Measure == m) is { } r ? WhiteBoxCell(r.Value) : "–");
+            writer.WriteLine($"| {layer.Key} | {string.Join(" | ", cells)} |");
+        }
+    }
+
+    private static int MeasureOrder(string measure) => measure switch { "Rc" => 0, "R" => 1, "nonzero" => 2, "zero_fraction" => 3, _ => 4 };
+
+    private static string WhiteBoxCell(Aggregate value) =>
+        value.Std is { } std ? $"{Number(value.Mean, "")} ± {Number(std, "")}" : Number(value.Mean, "");
+
     private static void WriteRunsTable(TextWriter writer, IReadOnlyList<RunRow> runs)
     {
         writer.WriteLine();
@@ -123,11 +153,16 @@ public static class ReportWriter
         }
     }
 
-    /// <summary>A value in its unit's precision: <c>%</c> with 2 decimals, anything else with 4.</summary>
+    /// <summary>
+    /// A value in its unit's precision: <c>%</c> with 2 decimals, whole numbers of 1,000 or more and any value of
+    /// 10,000 or more as an integer with thousands separators (parameter counts, tokens/s), anything else with 4.
+    /// </summary>
     public static string Number(double value, string unit) =>
         double.IsNaN(value) ? "NaN"
         : double.IsInfinity(value) ? (value > 0 ? "inf" : "-inf")
-        : value.ToString(unit == "%" ? "F2" : "F4", Invariant);
+        : unit == "%" ? value.ToString("F2", Invariant)
+        : Math.Abs(value) >= 10_000 || (Math.Abs(value) >= 1_000 && value == Math.Round(value)) ? value.ToString("N0", Invariant)
+        : value.ToString("F4", Invariant);
 
     private static string Value(double? value, string unit) => value is { } v ? Number(v, unit) : "–";
 

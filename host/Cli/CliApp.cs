@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Crate.Core.Contract;
+using Crate.Core.Data;
+using Crate.Core.Interop;
+using Crate.Core.Training;
 using Crate.Host.Planning;
 using Crate.Host.Plugins;
 using Crate.Host.Running;
@@ -70,7 +73,7 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is UsageException or ConfigException or DataMissingException or ResultsStoreException)
+        catch (Exception e) when (IsBadInput(e))
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.BadInput;
@@ -82,6 +85,15 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
             return ExitCodes.Internal;
         }
     }
+
+    /// <summary>
+    /// Errors caused by what the user gave (arguments, config keys, data files, checkpoints, the results
+    /// database): one message, exit code 2. Training runs catch their own errors in <see cref="PlanRunner"/>;
+    /// these reach here from <c>evaluate</c>, <c>sample</c>, <c>report</c> and planning.
+    /// </summary>
+    private static bool IsBadInput(Exception e) => e is UsageException or ConfigException or DataMissingException
+        or ResultsStoreException or DatasetException or TrainerConfigException
+        or CheckpointFormatException or CheckpointMismatchException or CrateShapeException;
 
     private PluginCatalog Catalog(ParseResult r, bool reportFailures = true)
     {
@@ -277,7 +289,8 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
             var baseDir = path is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(path)!;
             var plots = r.GetValue(format) == "md" && r.GetValue(noPlots) is false
                 ? ReportPlots.Write(store, records, Path.Combine(outDir, "plots")) : [];
-            WriteReport(target, r.GetValue(format)!, records, r.GetValue(runs), baseDir, plots);
+            var whiteBox = r.GetValue(format) == "md" ? Report.WhiteBox(records, store.WhiteBox) : [];
+            WriteReport(target, r.GetValue(format)!, records, r.GetValue(runs), baseDir, plots, whiteBox);
             if (path is not null) stdout.WriteLine($"Wrote {path}");
             return ExitCodes.Ok;
         });
@@ -285,7 +298,7 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
     }
 
     private static void WriteReport(TextWriter target, string format, IReadOnlyList<RunRecord> records, bool perRun, string baseDir,
-        IReadOnlyList<ReportArtifact> plots)
+        IReadOnlyList<ReportArtifact> plots, IReadOnlyList<WhiteBoxSummaryRow> whiteBox)
     {
         var summary = Report.Summarise(records);
         var runs = Report.PerRun(records);
@@ -294,7 +307,7 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
             case "csv" when perRun: ReportWriter.WriteCsv(target, runs); break;
             case "csv": ReportWriter.WriteCsv(target, summary); break;
             case "json": ReportWriter.WriteJson(target, perRun ? [] : summary, perRun ? runs : null); break;
-            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, [.. plots, .. Report.Artifacts(records)], baseDir); break;
+            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, [.. plots, .. Report.Artifacts(records)], baseDir, whiteBox); break;
         }
     }
 

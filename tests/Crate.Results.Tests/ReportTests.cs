@@ -95,9 +95,56 @@ public class ReportTests
         var runs = Runs();
         var artifacts = Report.Artifacts(runs).Append(new ReportArtifact("vit", "val_acc curves", "/runs/report/plots/vit small val_acc.png", "")).ToList();
         var text = new StringWriter { NewLine = "\n" };
-        ReportWriter.WriteMarkdown(text, Report.Summarise(runs), Report.PerRun(runs), artifacts, "/runs/report");
+        ReportWriter.WriteMarkdown(text, Report.Summarise(runs), Report.PerRun(runs), artifacts, "/runs/report",
+            Report.WhiteBox(runs, WhiteBoxOf));
         Golden.AssertMatches("report.md", text.ToString());
     }
+
+    /// <summary>Two layers of R^c and non-zero fraction for the CRATE seeds of <see cref="Runs"/>, seed-dependent.</summary>
+    internal static IReadOnlyList<WhiteBoxRow> WhiteBoxOf(string runKey)
+    {
+        var run = Runs().Single(r => r.Id == runKey);
+        if (run.Role != ModelRole.Crate || run.Status != RunStatus.Finished)
+            return [];
+        return
+        [
+            new WhiteBoxRow(1, "Rc", "test", 230.0 + run.Seed, 4.0, 256), new WhiteBoxRow(2, "Rc", "test", 220.0 + 2 * run.Seed, 5.0, 256),
+            new WhiteBoxRow(1, "nonzero", "test", 0.5 - 0.01 * run.Seed, 0.02, 256), new WhiteBoxRow(2, "nonzero", "test", 0.4, 0.03, 256),
+        ];
+    }
+
+    [Fact]
+    public void White_box_summary_aggregates_each_layer_over_finished_crate_seeds()
+    {
+        var rows = Report.WhiteBox(Runs(), WhiteBoxOf);
+        var rc1 = rows.Single(r => r is { Task: "vit", Measure: "Rc", Layer: 1 });
+        Assert.Equal(("small", "crate", "test", 2), (rc1.Preset, rc1.Model, rc1.Split, rc1.Value.N));
+        Assert.Equal(231.5, rc1.Value.Mean, 10);
+        Assert.Equal(Math.Sqrt(0.5), rc1.Value.Std!.Value, 10);
+        var nz2 = rows.Single(r => r is { Task: "vit", Measure: "nonzero", Layer: 2 });
+        Assert.Equal((0.4, 0.0), (nz2.Value.Mean, nz2.Value.Std!.Value));
+        Assert.Equal(["crate", "crate-mae"], rows.Select(r => r.Model).Distinct().Order());   // baselines and unfinished runs have none
+    }
+
+    [Fact]
+    public void Seeds_of_different_configs_are_flagged_as_pooled()
+    {
+        var runs = Runs();
+        runs.Single(r => r is { Model: "crate", Seed: 2 }).ConfigJson = """{"model.depth":3}""";
+        var acc = Report.Summarise(runs).Single(r => r is { Task: "vit", Metric: "val_acc" });
+        Assert.Contains("pooled: 2 configs of crate", acc.Note);
+        Assert.DoesNotContain("pooled", Report.Summarise(Runs()).Single(r => r is { Task: "vit", Metric: "val_acc" }).Note);
+    }
+
+    [Theory]
+    [InlineData(685164.0, "", "685,164")]
+    [InlineData(22800000.0, "", "22,800,000")]
+    [InlineData(12345.678, "tokens/s", "12,346")]
+    [InlineData(808.0393, "img/s", "808.0393")]
+    [InlineData(1234.5, "s", "1234.5000")]
+    [InlineData(88.0, "%", "88.00")]
+    public void Numbers_are_formatted_for_reading(double value, string unit, string expected) =>
+        Assert.Equal(expected, ReportWriter.Number(value, unit));
 
     [Fact]
     public void Golden_summary_csv()

@@ -211,6 +211,21 @@ public class HostEndToEndTests
         Assert.False(File.Exists(Path.Combine(outDir, "results.db")));
     }
 
+    [Theory]
+    [InlineData("model.pth")]
+    [InlineData("model.safetensors")]
+    public void ACorruptCheckpointIsBadInputNamingTheFile(string name)
+    {
+        var dir = HostProcess.TempDir("corrupt-checkpoint");
+        string file = Path.Combine(dir, name);
+        File.WriteAllText(file, "this is not a checkpoint");
+        var r = HostProcess.Run(["evaluate", "vit", "--model", "crate", "--checkpoint", file, "--preset", "smoke"]);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains(file, line);
+    }
+
     [Fact]
     public void BrokenPluginIsReportedAndTheOthersStillRun()
     {
