@@ -172,9 +172,13 @@ public static class ReportWriter
     private static string Aggregate(Aggregate? aggregate, string unit) => aggregate switch
     {
         null => "–",
-        { Std: { } std } => $"{Number(aggregate.Mean, unit)} ± {Number(std, unit)} (n={aggregate.N})",
+        { Std: { } std } => $"{Number(aggregate.Mean, unit)} ± {Spread(std, aggregate.Mean, unit)} (n={aggregate.N})",
         _ => $"{Number(aggregate.Mean, unit)} (n={aggregate.N})",
     };
+
+    /// <summary>A standard deviation in the precision of its mean: whole when the mean is printed whole (parameter counts).</summary>
+    private static string Spread(double std, double mean, string unit) =>
+        Number(mean, unit).Contains('.') || double.IsNaN(std) ? Number(std, unit) : std.ToString("N0", Invariant);
 
     private static string Arrow(bool? higherIsBetter) => higherIsBetter switch { true => "↑", false => "↓", null => "" };
 

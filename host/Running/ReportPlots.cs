@@ -19,8 +19,13 @@ public static class ReportPlots
             var (task, preset) = group.Key;
             var runs = group.OrderBy(r => r.Role).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Seed).ToList();
             var epochs = runs.Select(r => (label: $"{r.Model} s{r.Seed}", rows: store.Epochs(r.Id))).Where(s => s.rows.Count > 0).ToList();
+            // Curves of the metrics the task describes (top1, val_loss, ...); bookkeeping such as lr, throughput
+            // or the raw counts behind an accuracy is left out. A task that describes none gets every metric.
+            var described = runs.SelectMany(r => r.MetricInfo).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
             var metrics = epochs.SelectMany(s => s.rows.SelectMany(row => row.Metrics.Keys)).Distinct()
-                .Where(m => m is not ("lr" or "samples_per_s" or "tokens_per_s" or "grad_norm")).Order(StringComparer.Ordinal);
+                .Where(m => m is not ("lr" or "samples_per_s" or "tokens_per_s" or "grad_norm" or "train_seconds" or "parameters"))
+                .Where(m => described.Count == 0 || described.Contains(m))
+                .Order(StringComparer.Ordinal);
             Directory.CreateDirectory(plotDirectory);
             foreach (var metric in metrics)
             {
