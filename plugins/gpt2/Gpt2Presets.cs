@@ -23,7 +23,8 @@ public static class Gpt2Presets
 
     /// <summary>The CPU default, measured on Moby-Dick (see the plugin README for the numbers).</summary>
     public static Preset Small { get; } = new("small",
-        "CPU default, minutes per model on 2 cores: Moby-Dick, L=4 K=4 d=128, context 128, batch 16, 600 steps, AdamW lr 1e-3 -> 1e-4",
+        "CPU default, 8-15 minutes per model on 2 cores: Moby-Dick, L=4 K=4 d=128, context 128, batch 16, 600 steps, AdamW lr 1e-3 -> 1e-4 " +
+        "(CRATE-GPT needs about 250 steps to leave the unigram plateau; plugins/gpt2/README.md)",
         Values(
             ("model.n_layer", "4"), ("model.n_head", "4"), ("model.n_embd", "128"), ("model.block_size", "128"),
             ("train.batch_size", "16"), ("train.max_steps", "600"), ("train.eval_every", "100"),

@@ -132,6 +132,11 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
         };
         if (last.TryGetValue("train_loss", out double trainLoss)) metrics["train_loss"] = trainLoss;
         if (corpus.Train.Length <= TokenFile.FullCheckLimit) metrics["unigram_entropy"] = TokenStatistics.UnigramEntropy(corpus.Train);
+        if (metrics.TryGetValue("unigram_entropy", out double unigram) && metrics["val_loss"] > unigram - 0.1)
+            ctx.Logger.LogWarning(
+                "{Model}: validation loss {Loss:F3} is not below the train split's unigram entropy {Unigram:F3}: the model learned no use of context. " +
+                "CRATE-GPT first collapses to the unigram prediction and needs a few hundred steps to leave it (plugins/gpt2/README.md); raise train.max_steps",
+                ctx.Model, metrics["val_loss"], unigram);
 
         IReadOnlyList<WhiteBoxRow> whiteBox = [];
         int sequences = c.GetInt(Gpt2Keys.WhiteBoxSequences);
