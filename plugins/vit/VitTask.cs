@@ -215,7 +215,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
 /// Forwards every call to the host's context and remembers the training time, including the time of
 /// the sessions before a resume (the trainer's progress carries the elapsed time since the run began).
 /// </summary>
-internal sealed class ClockedRunContext(IRunContext inner) : IRunContext
+internal sealed class ClockedRunContext(IRunContext inner) : DelegatingRunContext(inner)
 {
     private readonly System.Diagnostics.Stopwatch _session = System.Diagnostics.Stopwatch.StartNew();
     private double? _before;
@@ -223,24 +223,9 @@ internal sealed class ClockedRunContext(IRunContext inner) : IRunContext
     /// <summary>Seconds of training so far, earlier sessions included.</summary>
     public double TrainingSeconds => (_before ?? 0) + _session.Elapsed.TotalSeconds;
 
-    public string Task => inner.Task;
-    public string Model => inner.Model;
-    public string Preset => inner.Preset;
-    public int Seed => inner.Seed;
-    public ResolvedConfig Config => inner.Config;
-    public string Device => inner.Device;
-    public string RunDirectory => inner.RunDirectory;
-    public string CheckpointDirectory => inner.CheckpointDirectory;
-    public string? ResumeCheckpoint => inner.ResumeCheckpoint;
-    public CancellationToken Cancellation => inner.Cancellation;
-    public ILogger Logger => inner.Logger;
-    public string DataDirectory(string name) => inner.DataDirectory(name);
-    public void ReportEpoch(EpochRow row) => inner.ReportEpoch(row);
-    public void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows) => inner.ReportWhiteBox(rows);
-
-    public void ReportProgress(ProgressInfo progress)
+    public override void ReportProgress(ProgressInfo progress)
     {
         _before ??= Math.Max(0, progress.Elapsed.TotalSeconds - _session.Elapsed.TotalSeconds);
-        inner.ReportProgress(progress);
+        base.ReportProgress(progress);
     }
 }

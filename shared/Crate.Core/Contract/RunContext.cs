@@ -53,3 +53,59 @@ public interface IRunContext
     /// <summary>Records white-box rows as soon as they are measured.</summary>
     void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows);
 }
+
+/// <summary>
+/// An <see cref="IRunContext"/> that forwards every member to <paramref name="inner"/>; derive from it and
+/// override only what a wrapper changes (for example a plugin that times its training, or a test that
+/// points one dataset elsewhere).
+/// </summary>
+public abstract class DelegatingRunContext(IRunContext inner) : IRunContext
+{
+    /// <summary>The wrapped context.</summary>
+    protected IRunContext Inner => inner;
+
+    /// <inheritdoc />
+    public virtual string Task => inner.Task;
+
+    /// <inheritdoc />
+    public virtual string Model => inner.Model;
+
+    /// <inheritdoc />
+    public virtual string Preset => inner.Preset;
+
+    /// <inheritdoc />
+    public virtual int Seed => inner.Seed;
+
+    /// <inheritdoc />
+    public virtual ResolvedConfig Config => inner.Config;
+
+    /// <inheritdoc />
+    public virtual string Device => inner.Device;
+
+    /// <inheritdoc />
+    public virtual string RunDirectory => inner.RunDirectory;
+
+    /// <inheritdoc />
+    public virtual string CheckpointDirectory => inner.CheckpointDirectory;
+
+    /// <inheritdoc />
+    public virtual string? ResumeCheckpoint => inner.ResumeCheckpoint;
+
+    /// <inheritdoc />
+    public virtual CancellationToken Cancellation => inner.Cancellation;
+
+    /// <inheritdoc />
+    public virtual ILogger Logger => inner.Logger;
+
+    /// <inheritdoc />
+    public virtual string DataDirectory(string name) => inner.DataDirectory(name);
+
+    /// <inheritdoc />
+    public virtual void ReportProgress(ProgressInfo progress) => inner.ReportProgress(progress);
+
+    /// <inheritdoc />
+    public virtual void ReportEpoch(EpochRow row) => inner.ReportEpoch(row);
+
+    /// <inheritdoc />
+    public virtual void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows) => inner.ReportWhiteBox(rows);
+}

@@ -38,22 +38,7 @@ internal static class VitTestSupport
 }
 
 /// <summary>An in-memory run context whose datasets are the repository's shipped data.</summary>
-internal sealed class ShippedDataRunContext(InMemoryRunContext inner) : IRunContext
+internal sealed class ShippedDataRunContext(InMemoryRunContext inner) : DelegatingRunContext(inner)
 {
-    public InMemoryRunContext Inner => inner;
-    public string Task => inner.Task;
-    public string Model => inner.Model;
-    public string Preset => inner.Preset;
-    public int Seed => inner.Seed;
-    public ResolvedConfig Config => inner.Config;
-    public string Device => inner.Device;
-    public string RunDirectory => inner.RunDirectory;
-    public string CheckpointDirectory => inner.CheckpointDirectory;
-    public string? ResumeCheckpoint => inner.ResumeCheckpoint;
-    public CancellationToken Cancellation => inner.Cancellation;
-    public ILogger Logger => inner.Logger;
-    public string DataDirectory(string name) => name == "fashion-mnist" ? VitTestSupport.FashionMnist : inner.DataDirectory(name);
-    public void ReportProgress(ProgressInfo progress) => inner.ReportProgress(progress);
-    public void ReportEpoch(EpochRow row) => inner.ReportEpoch(row);
-    public void ReportWhiteBox(IReadOnlyList<WhiteBoxRow> rows) => inner.ReportWhiteBox(rows);
+    public override string DataDirectory(string name) => name == "fashion-mnist" ? VitTestSupport.FashionMnist : base.DataDirectory(name);
 }
