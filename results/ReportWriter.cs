@@ -126,15 +126,12 @@ public static class ReportWriter
         writer.WriteLine($"| ---: | {string.Join(" | ", measures.Select(_ => "---:"))} |");
         foreach (var layer in rows.GroupBy(r => r.Layer).OrderBy(g => g.Key))
         {
-            var cells = measures.Select(m => layer.FirstOrDefault(r => r.Measure == m) is { } r ? WhiteBoxCell(r.Value) : "–");
+            var cells = measures.Select(m => layer.FirstOrDefault(r => r.Measure == m) is { } r ? MeanStd(r.Value, "") : "–");
             writer.WriteLine($"| {layer.Key} | {string.Join(" | ", cells)} |");
         }
     }
 
     private static int MeasureOrder(string measure) => measure switch { "Rc" => 0, "R" => 1, "nonzero" => 2, "zero_fraction" => 3, _ => 4 };
-
-    private static string WhiteBoxCell(Aggregate value) =>
-        value.Std is { } std ? $"{Number(value.Mean, "")} ± {Number(std, "")}" : Number(value.Mean, "");
 
     private static void WriteRunsTable(TextWriter writer, IReadOnlyList<RunRow> runs)
     {
@@ -169,12 +166,12 @@ public static class ReportWriter
     private static string Signed(double? value, string unit) =>
         value is { } v ? (v >= 0 ? "+" : "") + Number(v, unit) : "–";
 
-    private static string Aggregate(Aggregate? aggregate, string unit) => aggregate switch
-    {
-        null => "–",
-        { Std: { } std } => $"{Number(aggregate.Mean, unit)} ± {Spread(std, aggregate.Mean, unit)} (n={aggregate.N})",
-        _ => $"{Number(aggregate.Mean, unit)} (n={aggregate.N})",
-    };
+    private static string Aggregate(Aggregate? aggregate, string unit) =>
+        aggregate is null ? "–" : $"{MeanStd(aggregate, unit)} (n={aggregate.N})";
+
+    /// <summary>"mean ± std", or the mean alone below two values.</summary>
+    private static string MeanStd(Aggregate value, string unit) =>
+        value.Std is { } std ? $"{Number(value.Mean, unit)} ± {Spread(std, value.Mean, unit)}" : Number(value.Mean, unit);
 
     /// <summary>A standard deviation in the precision of its mean: whole when the mean is printed whole (parameter counts).</summary>
     private static string Spread(double std, double mean, string unit) =>
