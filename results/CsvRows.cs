@@ -81,3 +81,31 @@ public sealed partial class RunCsvRow
         return run.Metrics.Count == 0 ? [Row(null)] : run.Metrics.Select(m => Row(m));
     }
 }
+
+/// <summary>
+/// One row of the curves CSV (<c>report --curves --format csv</c>): one per (run, phase, step, metric). Column
+/// order (stable; new columns are only ever appended): run_key, task, preset, model, role, seed, phase, step,
+/// epoch, metric, value.
+/// </summary>
+[CsvRecord]
+public sealed partial class CurveCsvRow
+{
+    [CsvColumn("run_key")] public string RunKey { get; set; } = "";
+    [CsvColumn("task")] public string Task { get; set; } = "";
+    [CsvColumn("preset")] public string Preset { get; set; } = "";
+    [CsvColumn("model")] public string Model { get; set; } = "";
+    [CsvColumn("role")] public string Role { get; set; } = "";
+    [CsvColumn("seed")] public int Seed { get; set; }
+    [CsvColumn("phase")] public string Phase { get; set; } = "";
+    [CsvColumn("step")] public long Step { get; set; }
+    [CsvColumn("epoch")] public int Epoch { get; set; }
+    [CsvColumn("metric")] public string Metric { get; set; } = "";
+    [CsvColumn("value")] public double Value { get; set; }
+
+    /// <summary>The CSV form of a curve point.</summary>
+    public static CurveCsvRow From(CurvePoint p) => new()
+    {
+        RunKey = p.RunKey, Task = p.Task, Preset = p.Preset, Model = p.Model, Role = p.Role.ToString().ToLowerInvariant(),
+        Seed = p.Seed, Phase = p.Phase, Step = p.Step, Epoch = p.Epoch, Metric = p.Metric, Value = p.Value,
+    };
+}

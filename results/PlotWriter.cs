@@ -26,26 +26,30 @@ public static class PlotWriter
         ("R", "coding rate R"),
     ];
 
-    /// <summary>One line per series: <paramref name="metric"/> against epoch (rows without it, or with a non-finite value, are skipped).</summary>
-    public static bool TrainingCurves(string pngPath, IReadOnlyList<(string label, IReadOnlyList<EpochRow> rows)> series, string metric)
+    /// <summary>
+    /// One line per series: <paramref name="metric"/> against the optimizer step (several evaluations may fall in one
+    /// epoch); rows without it, or with a non-finite value, are skipped. <paramref name="title"/> defaults to the metric.
+    /// </summary>
+    public static bool TrainingCurves(string pngPath, IReadOnlyList<(string label, IReadOnlyList<EpochRow> rows)> series, string metric,
+        string? title = null)
     {
         var plot = new Plot();
         var lines = 0;
         foreach (var (label, rows) in series)
         {
             var points = rows.Where(r => r.Metrics.TryGetValue(metric, out var v) && double.IsFinite(v))
-                .OrderBy(r => r.Epoch).ToList();
+                .OrderBy(r => r.Step).ToList();
             if (points.Count == 0)
                 continue;
-            var line = plot.Add.Scatter(points.Select(p => (double)p.Epoch).ToArray(), points.Select(p => p.Metrics[metric]).ToArray());
+            var line = plot.Add.Scatter(points.Select(p => (double)p.Step).ToArray(), points.Select(p => p.Metrics[metric]).ToArray());
             line.LegendText = label;
             lines++;
         }
         if (lines == 0)
             return false;
         Style(plot);
-        plot.Title(metric);
-        plot.XLabel("epoch");
+        plot.Title(title ?? metric);
+        plot.XLabel("optimizer step");
         plot.YLabel(metric);
         plot.ShowLegend(Edge.Right);
         Save(pngPath, () => plot.SavePng(pngPath, Width, Height));

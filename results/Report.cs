@@ -45,6 +45,21 @@ public sealed record SummaryRow(
 public sealed record MetricValue(string Name, string Unit, double Value);
 
 /// <summary>One run for the per-run table, with its metrics in report order.</summary>
+/// <summary>One value of one metric at one evaluation of one run (<see cref="Report.Curves"/>).</summary>
+public sealed record CurvePoint(
+    string RunKey,
+    string Task,
+    string Preset,
+    string Model,
+    ModelRole Role,
+    int Seed,
+    string Phase,
+    long Step,
+    int Epoch,
+    string Metric,
+    double Value);
+
+/// <summary>One run of the per-run report.</summary>
 public sealed record RunRow(
     string RunKey,
     string Task,
@@ -100,6 +115,15 @@ public static class Report
                 MetricOrder([r]).Where(m => r.Metrics.ContainsKey(m.Name))
                     .Select(m => new MetricValue(m.Name, m.Unit, r.Metrics[m.Name])).ToList(),
                 r.TrainSeconds, r.Code.Short(), r.Error, r.StartedUtc, r.FinishedUtc))
+            .ToList();
+
+    /// <summary>
+    /// Every evaluation row of every run as long-format points (one per run, phase, step and metric), in the
+    /// per-run order and each run's training order: what <c>report --curves</c> exports, like MLflow's metric history.
+    /// </summary>
+    public static IReadOnlyList<CurvePoint> Curves(IEnumerable<RunRecord> runs, Func<string, IReadOnlyList<EpochRow>> rows) =>
+        PerRunOrder(runs).SelectMany(r => rows(r.Id).SelectMany(row => row.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal)
+                .Select(m => new CurvePoint(r.Id, r.Task, r.Preset, r.Model, r.Role, r.Seed, row.Phase, row.Step, row.Epoch, m.Key, m.Value))))
             .ToList();
 
     /// <summary>The artifacts of the finished <paramref name="runs"/>, as paths under each run's folder.</summary>

@@ -68,6 +68,20 @@ public static class ReportWriter
         csv.WriteRecords(runs.SelectMany(RunCsvRow.From));
     }
 
+    /// <summary>Writes the curves CSV (<see cref="CurveCsvRow"/> columns): one row per (run, phase, step, metric).</summary>
+    public static void WriteCsv(TextWriter writer, IReadOnlyList<CurvePoint> curves)
+    {
+        using var csv = CsvWriter.Create(writer, CsvOptions, leaveOpen: true);
+        csv.WriteRecords(curves.Select(CurveCsvRow.From));
+    }
+
+    /// <summary>Writes <c>{"curves": [...]}</c>, one object per (run, phase, step, metric), camelCase, enums as names.</summary>
+    public static void WriteJson(TextWriter writer, IReadOnlyList<CurvePoint> curves)
+    {
+        writer.Write(JsonSerializer.Serialize(new Dictionary<string, object> { ["curves"] = curves }, JsonOptions));
+        writer.WriteLine();
+    }
+
     /// <summary>Writes <c>{"summary": [...], "runs": [...]}</c> (runs only when given), camelCase, enums as names.</summary>
     public static void WriteJson(TextWriter writer, IReadOnlyList<SummaryRow> summary, IReadOnlyList<RunRow>? runs = null)
     {

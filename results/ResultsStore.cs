@@ -7,7 +7,7 @@ namespace Crate.Results;
 /// The results database: <c>&lt;out&gt;/results.db</c>, a LiteDB 5 file opened in shared mode so
 /// several processes (a run, a report, a second shard on the same folder) can use it at once.
 /// Collections: <c>runs</c> (<see cref="RunRecord"/>, id = run key), <c>epochs</c> (one document
-/// per run and epoch) and <c>whitebox</c> (one per run, split, measure and layer), the last two
+/// per evaluation row, by run, phase and step) and <c>whitebox</c> (one per run, split, measure and layer), the last two
 /// indexed on the run key.
 /// </summary>
 /// <remarks>
@@ -112,8 +112,8 @@ public sealed class ResultsStore : IDisposable
     }));
 
     /// <summary>
-    /// Stores one epoch row at once (upsert by run and epoch, so a resumed run rewrites the epochs
-    /// after its checkpoint).
+    /// Stores one evaluation row at once (upsert by run, phase and step, so a resumed run rewrites the rows
+    /// after its checkpoint and two evaluations in one epoch are two rows).
     /// </summary>
     public void AddEpoch(string runKey, EpochRow row)
     {
@@ -126,10 +126,10 @@ public sealed class ResultsStore : IDisposable
     public int DeleteEpochsAfter(string runKey, int epoch) =>
         Locked(() => _epochs.DeleteMany(e => e.RunKey == runKey && e.Epoch > epoch));
 
-    /// <summary>The epoch rows of a run, by epoch.</summary>
+    /// <summary>The evaluation rows of a run in training order: phase by phase, each by step.</summary>
     public IReadOnlyList<EpochRow> Epochs(string runKey) =>
-        Locked(() => _epochs.Find(e => e.RunKey == runKey).ToList())
-            .OrderBy(e => e.Epoch).Select(e => e.ToRow()).ToList();
+        EpochDocument.InTrainingOrder(Locked(() => _epochs.Find(e => e.RunKey == runKey).ToList()))
+            .Select(e => e.ToRow()).ToList();
 
     /// <summary>Stores white-box rows in one transaction (upsert by run, split, measure and layer).</summary>
     public void SetWhiteBox(string runKey, IReadOnlyList<WhiteBoxRow> rows)

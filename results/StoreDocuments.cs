@@ -4,29 +4,50 @@ using LiteDB;
 namespace Crate.Results;
 
 /// <summary>
-/// Documents of the <c>epochs</c> collection: one per (run, epoch), id <c>{run}:{epoch:D6}</c>,
-/// indexed on <see cref="RunKey"/>.
+/// Documents of the <c>epochs</c> collection: one per evaluation row, identified by (run, phase, step), id
+/// <c>{run}:{phase}:{step:D12}</c>, indexed on <see cref="RunKey"/>. Several evaluations in one nominal epoch
+/// (<c>eval_every</c>) are separate rows; a resumed run rewrites the rows after its checkpoint with the same ids.
+/// Databases written before phases existed hold ids <c>{run}:{epoch:D6}</c> and no phase: they read as
+/// phase <c>train</c>.
 /// </summary>
 internal sealed class EpochDocument
 {
     public string Id { get; set; } = "";
     public string RunKey { get; set; } = "";
+    public string? Phase { get; set; }
     public int Epoch { get; set; }
     public long Step { get; set; }
+    public DateTime WrittenUtc { get; set; }
     public Dictionary<string, double> Metrics { get; set; } = new();
 
-    public static string IdOf(string runKey, int epoch) => $"{runKey}:{epoch:D6}";
+    public string PhaseName => Phase ?? RunPhase.Train;
+
+    public static string IdOf(string runKey, string phase, long step) => $"{runKey}:{phase}:{step:D12}";
 
     public static EpochDocument From(string runKey, EpochRow row) => new()
     {
-        Id = IdOf(runKey, row.Epoch),
+        Id = IdOf(runKey, row.Phase, row.Step),
         RunKey = runKey,
+        Phase = row.Phase,
         Epoch = row.Epoch,
         Step = row.Step,
+        WrittenUtc = DateTime.UtcNow,
         Metrics = new Dictionary<string, double>(row.Metrics),
     };
 
-    public EpochRow ToRow() => new(Epoch, Step, Metrics);
+    public EpochRow ToRow() => new(Epoch, Step, Metrics, PhaseName);
+
+    /// <summary>
+    /// Rows in training order: phases in the order they were first written (a later phase starts after the
+    /// earlier one ended), then by step, then by epoch (for databases written before rows were keyed by step).
+    /// </summary>
+    public static IEnumerable<EpochDocument> InTrainingOrder(IEnumerable<EpochDocument> documents)
+    {
+        var list = documents.ToList();
+        var phaseStart = list.GroupBy(d => d.PhaseName).ToDictionary(g => g.Key, g => g.Min(d => d.WrittenUtc), StringComparer.Ordinal);
+        return list.OrderBy(d => phaseStart[d.PhaseName]).ThenBy(d => d.PhaseName, StringComparer.Ordinal)
+            .ThenBy(d => d.Step).ThenBy(d => d.Epoch);
+    }
 }
 
 /// <summary>

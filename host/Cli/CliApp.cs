@@ -275,17 +275,30 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
         var runs = new Option<bool>("--runs") { Description = "One row per run instead of the CRATE-vs-baseline summary" };
         var task = new Option<string>("--task") { Description = "Only this task" };
         var noPlots = new Option<bool>("--no-plots") { Description = "Markdown without drawing the PNG figures (training curves, white-box per layer) into <out>/plots/" };
-        var cmd = new Command("report", "CRATE against baseline per task and metric: mean ± std over seeds, difference, paper values") { format, file, runs, task, noPlots };
+        var curves = new Option<bool>("--curves") { Description = "Every evaluation row of every run (run key, task, model, seed, phase, step, epoch, metric, value); with --format csv or json" };
+        var cmd = new Command("report", "CRATE against baseline per task and metric: mean ± std over seeds, difference, paper values") { format, file, runs, task, noPlots, curves };
         cmd.SetAction(r =>
         {
             var outDir = Path.GetFullPath(r.GetValue(_out)!);
             if (!File.Exists(Path.Combine(outDir, "results.db")))
                 throw new UsageException($"no results database in {outDir}; run 'reproduce' first or pass --out DIR");
+            if (r.GetValue(curves) && r.GetValue(format) == "md")
+                throw new UsageException("report --curves exports rows for other tools: add --format csv or --format json");
+            if (r.GetValue(curves) && r.GetValue(runs))
+                throw new UsageException("report: --curves and --runs are two different exports; pick one");
             using var store = ResultsStore.Open(outDir);
             var records = store.Runs(r.GetValue(task));
             var path = r.GetValue(file) is { } f ? Path.GetFullPath(f) : null;
             using var writer = path is null ? null : new StreamWriter(path);
             var target = writer ?? stdout;
+            if (r.GetValue(curves))
+            {
+                var points = Report.Curves(records, store.Epochs);
+                if (r.GetValue(format) == "csv") ReportWriter.WriteCsv(target, points);
+                else ReportWriter.WriteJson(target, points);
+                if (path is not null) stdout.WriteLine($"Wrote {path}");
+                return ExitCodes.Ok;
+            }
             var baseDir = path is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(path)!;
             var plots = r.GetValue(format) == "md" && r.GetValue(noPlots) is false
                 ? ReportPlots.Write(store, records, Path.Combine(outDir, "plots")) : [];

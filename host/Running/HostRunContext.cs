@@ -62,9 +62,10 @@ public sealed class HostRunContext(
         lock (_gate)
         {
             store.AddEpoch(run.Key, row);
-            AppendJsonLine(new { kind = "epoch", epoch = row.Epoch, step = row.Step, metrics = row.Metrics, at = DateTime.UtcNow });
+            AppendJsonLine(new { kind = "epoch", phase = row.Phase, epoch = row.Epoch, step = row.Step, metrics = row.Metrics, at = DateTime.UtcNow });
         }
-        progress.Message($"  {run.Label} epoch {row.Epoch}: " +
+        var phase = row.Phase == RunPhase.Train ? "" : row.Phase + " ";
+        progress.Message($"  {run.Label} {phase}epoch {row.Epoch} step {row.Step}: " +
                          string.Join(", ", row.Metrics.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
     }
 

@@ -82,8 +82,11 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
 
         Directory.CreateDirectory(runDir);
         var checkpoints = Path.Combine(runDir, "checkpoints");
-        // Only a complete checkpoint counts: a process killed while writing its first one starts over.
+        // Only a complete checkpoint counts: a process killed while writing its first one starts over. A run with
+        // phases keeps one checkpoint folder per phase (checkpoints/<phase>/), each resuming on its own.
         string? resume = Crate.Core.Training.CheckpointStore.FindLatest(checkpoints);
+        bool resumed = resume is not null || (Directory.Exists(checkpoints) &&
+            Directory.EnumerateDirectories(checkpoints).Any(d => Crate.Core.Training.CheckpointStore.FindLatest(d) is not null));
         File.WriteAllText(Path.Combine(runDir, "config.json"), ConfigFile(run));
 
         var record = existing ?? new RunRecord { Id = run.Key, CreatedUtc = DateTime.UtcNow };
@@ -106,7 +109,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
         record.PaperValues = task.PaperValues.Select(PaperValueRecord.From).ToList();
         store.UpsertRun(record);
 
-        progress.Message($"[{(resume is null ? "run" : "resume")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
+        progress.Message($"[{(resumed ? "resume" : "run")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
         var logger = loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}");
         var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation);
         var clock = Stopwatch.StartNew();
@@ -126,7 +129,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             store.UpsertRun(record);
             progress.Message($"[done] {run.Label} in {ProgressView.Fmt(clock.Elapsed)}: " +
                              string.Join(", ", result.Metrics.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
-            return new(run, RunOutcomeKind.Finished, null, clock.Elapsed, resume is not null);
+            return new(run, RunOutcomeKind.Finished, null, clock.Elapsed, resumed);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -135,7 +138,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             record.TrainSeconds += clock.Elapsed.TotalSeconds;
             store.UpsertRun(record);
             progress.Message($"[interrupted] {run.Label}: checkpoint kept in {checkpoints}");
-            return new(run, RunOutcomeKind.Interrupted, record.Error, clock.Elapsed, resume is not null);
+            return new(run, RunOutcomeKind.Interrupted, record.Error, clock.Elapsed, resumed);
         }
         catch (Exception e)
         {
@@ -146,7 +149,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             store.UpsertRun(record);
             _log.LogDebug(e, "run {Run} failed", run.Label);
             progress.Message($"[failed] {run.Label}: {cause}");
-            return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resume is not null);
+            return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resumed);
         }
     }
 

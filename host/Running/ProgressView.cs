@@ -72,7 +72,8 @@ public sealed class ProgressView(TextWriter output, int totalRuns, bool interact
         var runEta = p.Eta is { } e ? Fmt(e) : "?";
         var planEta = PlanEta(p) is { } pe ? Fmt(pe) : "?";
         var steps = p.TotalSteps > 0 ? $"{p.Step}/{p.TotalSteps}" : p.Step.ToString();
-        return $"[{_runIndex}/{totalRuns} {_label}] ep {p.Epoch} step {steps} loss {p.Loss:0.0000} lr {p.LearningRate:0.00e+0} " +
+        var phase = p.Phase == RunPhase.Train ? "" : p.Phase + " ";
+        return $"[{_runIndex}/{totalRuns} {_label}] {phase}ep {p.Epoch} step {steps} loss {p.Loss:0.0000} lr {p.LearningRate:0.00e+0} " +
                $"{p.SamplesPerSecond:0} samples/s ETA {runEta} | plan {Fmt(_plan.Elapsed)} ETA {planEta}";
     }
 

@@ -4,7 +4,7 @@ namespace Crate.Host.Running;
 
 /// <summary>
 /// Draws the report's figures from the database: per task and preset, the training curves of every
-/// finished run (one PNG per metric of its epoch rows) and the per-layer white-box measurements of the
+/// finished run (one PNG per metric of its evaluation rows and phase, against the phase's optimizer step) and the per-layer white-box measurements of the
 /// CRATE runs (R^c and sparsity against depth, one series per seed). Written to <c>&lt;out&gt;/plots/</c>.
 /// </summary>
 public static class ReportPlots
@@ -27,12 +27,17 @@ public static class ReportPlots
                 .Where(m => described.Count == 0 || described.Contains(m))
                 .Order(StringComparer.Ordinal);
             Directory.CreateDirectory(plotDirectory);
+            var phases = epochs.SelectMany(s => s.rows.Select(row => row.Phase)).Distinct().ToList();   // training order
             foreach (var metric in metrics)
-            {
-                var png = Path.Combine(plotDirectory, $"{task}-{preset}-curve-{metric}.png");
-                if (PlotWriter.TrainingCurves(png, epochs, metric))
-                    artifacts.Add(new ReportArtifact(task, $"training curve: {metric} ({preset})", png, "every finished run, per evaluation"));
-            }
+                foreach (var phase in phases)
+                {
+                    var series = epochs.Select(s => (s.label, rows: (IReadOnlyList<Crate.Core.Contract.EpochRow>)s.rows.Where(row => row.Phase == phase).ToList())).ToList();
+                    bool single = phases.Count == 1 && phase == Crate.Core.Contract.RunPhase.Train;
+                    var png = Path.Combine(plotDirectory, single ? $"{task}-{preset}-curve-{metric}.png" : $"{task}-{preset}-curve-{phase}-{metric}.png");
+                    var title = single ? metric : $"{metric} ({phase})";
+                    if (PlotWriter.TrainingCurves(png, series, metric, title))
+                        artifacts.Add(new ReportArtifact(task, $"training curve: {title} ({preset})", png, "every finished run, per evaluation"));
+                }
             var whiteBox = runs.Select(r => (label: $"{r.Model} s{r.Seed}", rows: store.WhiteBox(r.Id))).Where(s => s.rows.Count > 0).ToList();
             if (whiteBox.Count > 0)
             {

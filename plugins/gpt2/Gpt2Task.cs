@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Crate.Core.Contract;
 using Crate.Core.Data.Text;
 using Crate.Core.Modules;
@@ -117,9 +116,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
                 return new Dictionary<string, double> { ["val_loss"] = loss, ["perplexity"] = Math.Exp(loss) };
             });
         var trainer = new Trainer<LmBatch>(spec, options, ctx);
-        var clock = Stopwatch.StartNew();
         var result = trainer.Run();
-        clock.Stop();
 
         var last = result.FinalMetrics;
         var metrics = new Dictionary<string, double>
@@ -128,7 +125,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
             ["perplexity"] = last["perplexity"],
             ["tokens_per_s"] = last["samples_per_s"] * shape.BlockSize,
             ["parameters"] = model.parameters().Sum(p => p.numel()),
-            ["train_seconds"] = clock.Elapsed.TotalSeconds,
+            ["train_seconds"] = result.TrainSeconds,
         };
         if (last.TryGetValue("train_loss", out double trainLoss)) metrics["train_loss"] = trainLoss;
         if (corpus.Train.Length <= TokenFile.FullCheckLimit) metrics["unigram_entropy"] = TokenStatistics.UnigramEntropy(corpus.Train);

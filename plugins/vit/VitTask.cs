@@ -123,14 +123,13 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         var spec = TrainingSpec.ForModel(model, batches,
             loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing),
             evaluate: e => test.Evaluate(model, e.Device, e.Cancellation));
-        var clocked = new ClockedRunContext(ctx);
-        var result = new Trainer<LabeledImages>(spec, options, clocked).Run();
+        var result = new Trainer<LabeledImages>(spec, options, ctx).Run();
 
         var final = result.FinalMetrics;
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["parameters"] = parameters,
-            ["train_seconds"] = clocked.TrainingSeconds,
+            ["train_seconds"] = result.TrainSeconds,
         };
         foreach (var name in new[] { "top1", "top5", "loss", "train_loss", "samples_per_s" })
             if (final.TryGetValue(name, out var value)) metrics[name] = value;
@@ -208,24 +207,5 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         notes.AddRange(resolved.Notes);
         notes.Add($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; accuracy and top1/top5 in %.");
         return new EvaluationResult(metrics, notes);
-    }
-}
-
-/// <summary>
-/// Forwards every call to the host's context and remembers the training time, including the time of
-/// the sessions before a resume (the trainer's progress carries the elapsed time since the run began).
-/// </summary>
-internal sealed class ClockedRunContext(IRunContext inner) : DelegatingRunContext(inner)
-{
-    private readonly System.Diagnostics.Stopwatch _session = System.Diagnostics.Stopwatch.StartNew();
-    private double? _before;
-
-    /// <summary>Seconds of training so far, earlier sessions included.</summary>
-    public double TrainingSeconds => (_before ?? 0) + _session.Elapsed.TotalSeconds;
-
-    public override void ReportProgress(ProgressInfo progress)
-    {
-        _before ??= Math.Max(0, progress.Elapsed.TotalSeconds - _session.Elapsed.TotalSeconds);
-        base.ReportProgress(progress);
     }
 }

@@ -21,6 +21,12 @@ public sealed class SubspaceData
     /// <summary>Number of samples.</summary>
     public int Count => Labels.Length;
 
+    /// <summary>The first <paramref name="count"/> samples.</summary>
+    public SubspaceData Take(int count) => new()
+    {
+        Tokens = Tokens[..(count * TokenCount * Dim)], Labels = Labels[..count], TokenCount = TokenCount, Dim = Dim,
+    };
+
     /// <summary>
     /// Generates <paramref name="count"/> samples. The subspaces depend only on <paramref name="dataSeed"/>,
     /// so the training and test splits (different <paramref name="splitSeed"/>) share them.

@@ -13,6 +13,13 @@ namespace Crate.Plugins.Sample;
 /// tokens was drawn from (the mixture-of-subspaces data model behind CRATE's derivation), with a
 /// CRATE encoder against a ViT-block transformer, both trained by the shared trainer under one recipe.
 /// Data come from a generator (default) or from CSV files (<c>--set data.source=csv --data subspaces=DIR</c>).
+/// <para>
+/// It shows the two-phase shape of the pre-training tasks (<see cref="RunPhase"/>): phase <c>pretrain</c>
+/// trains encoder and head on the whole training set (<c>train.*</c>); phase <c>finetune</c> re-initialises the
+/// head and fine-tunes on the first <c>data.finetune_size</c> training samples with its own recipe
+/// (<c>finetune.*</c>, layer-wise learning-rate decay included), as a few-shot transfer. Each phase has its own
+/// checkpoints and rows; a run killed in phase 2 resumes phase 2.
+/// </para>
 /// </summary>
 public sealed class SubspacesTask : ICrateTask
 {
@@ -28,6 +35,8 @@ public sealed class SubspacesTask : ICrateTask
     private static readonly ConfigKey<long> Width = Key.Int("model.dim", 32, "model width d", 1, 65536);
     private static readonly ConfigKey<long> Depth = Key.Int("model.depth", 2, "layers", 1, 256);
     private static readonly ConfigKey<long> Heads = Key.Int("model.heads", 4, "heads (subspaces of MSSA); must divide model.dim", 1, 1024);
+    private static readonly ConfigKey<long> FinetuneSize = Key.Int("data.finetune_size", 256, "training samples of the finetune phase (the first ones; at most data.train_size)", 1);
+    private static readonly TrainerKeySet Finetune = TrainerKeys.For("finetune");
 
     /// <inheritdoc />
     public string Name => "sample";
@@ -43,8 +52,8 @@ public sealed class SubspacesTask : ICrateTask
 
     /// <inheritdoc />
     public ConfigSchema Schema { get; } = new(
-        new ConfigKey[] { Source, Classes, Tokens, Dim, Rank, Noise, TrainSize, TestSize, DataSeed, Width, Depth, Heads }
-            .Concat(TrainerKeys.All));
+        new ConfigKey[] { Source, Classes, Tokens, Dim, Rank, Noise, TrainSize, TestSize, DataSeed, FinetuneSize, Width, Depth, Heads }
+            .Concat(TrainerKeys.All).Concat(Finetune.All).Append(Finetune.LayerDecay));
 
     private static Dictionary<string, string> Values(params (string K, string V)[] kv) => kv.ToDictionary(x => x.K, x => x.V);
     private static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> NoPerModel =
@@ -55,14 +64,19 @@ public sealed class SubspacesTask : ICrateTask
     [
         new("smoke", "seconds: 256 samples, 2 epochs, width 16", Values(
             ("data.train_size", "256"), ("data.test_size", "128"), ("model.dim", "16"), ("model.heads", "2"),
-            ("train.epochs", "2"), ("train.batch_size", "32"), ("train.lr", "3e-3"), ("train.warmup_steps", "2")), NoPerModel),
+            ("train.epochs", "2"), ("train.batch_size", "32"), ("train.lr", "3e-3"), ("train.warmup_steps", "2"),
+            ("data.finetune_size", "64"), ("finetune.epochs", "2"), ("finetune.batch_size", "16"), ("finetune.lr", "1e-3"),
+            ("finetune.layer_decay", "0.75")), NoPerModel),
         new("small", "about a minute on 2 cores: 2,048 samples, 15 epochs, width 32", Values(
             ("train.epochs", "15"), ("train.batch_size", "64"), ("train.lr", "2e-3"), ("train.warmup_steps", "20"),
-            ("train.weight_decay", "0.05")), NoPerModel),
+            ("train.weight_decay", "0.05"), ("finetune.epochs", "10"), ("finetune.batch_size", "32"), ("finetune.lr", "5e-4"),
+            ("finetune.warmup_steps", "8"), ("finetune.layer_decay", "0.75")), NoPerModel),
         new("paper", "no published result: the same data at CRATE-T width (d=384, 12 layers, 6 heads)", Values(
             ("data.dim", "64"), ("data.tokens", "32"), ("data.classes", "10"), ("data.rank", "4"), ("data.train_size", "20000"),
             ("model.dim", "384"), ("model.depth", "12"), ("model.heads", "6"), ("train.epochs", "50"), ("train.batch_size", "256"),
-            ("train.optimizer", "lion"), ("train.lr", "2.4e-4"), ("train.weight_decay", "0.5"), ("train.warmup_epochs", "5")), NoPerModel),
+            ("train.optimizer", "lion"), ("train.lr", "2.4e-4"), ("train.weight_decay", "0.5"), ("train.warmup_epochs", "5"),
+            ("data.finetune_size", "2000"), ("finetune.epochs", "20"), ("finetune.batch_size", "64"), ("finetune.lr", "1e-4"),
+            ("finetune.warmup_epochs", "2"), ("finetune.layer_decay", "0.65")), NoPerModel),
     ];
 
     /// <inheritdoc />
@@ -78,10 +92,11 @@ public sealed class SubspacesTask : ICrateTask
     /// <inheritdoc />
     public IReadOnlyList<MetricInfo> Metrics { get; } =
     [
-        new("accuracy", "test accuracy", true, "%"),
+        new("accuracy", "test accuracy after the finetune phase", true, "%"),
+        new("pretrain_accuracy", "test accuracy at the end of the pretrain phase", true, "%"),
         new("loss", "test cross-entropy", false, "nats"),
         new("parameters", "trainable parameters", false),
-        new("train_seconds", "training wall time", false, "s"),
+        new("train_seconds", "training wall time of both phases, evaluations included, summed over resumes", false, "s"),
     ];
 
     /// <inheritdoc />
@@ -110,24 +125,40 @@ public sealed class SubspacesTask : ICrateTask
     {
         var c = ctx.Config;
         var (train, test) = LoadData(ctx);
+        int finetuneSize = c.GetInt(FinetuneSize);
+        if (finetuneSize > train.Count)
+            throw new ConfigException($"config key 'data.finetune_size': {finetuneSize} exceeds the {train.Count} training samples");
         var seeds = TrainingSeeds.From(ctx.Seed);
         torch.manual_seed(seeds.Init);
-        var options = TrainerOptions.FromConfig(c) with { BestMetric = "accuracy", HigherIsBetter = true };
         var device = Devices.Resolve(ctx.Device);
         using var model = Build(ctx.Model, c);
         model.to(device);
 
-        var spec = TrainingSpec.ForModel(model, new Batches(train, options.EffectiveMicroBatch, seeds),
-            loss: (b, _) => Losses.CrossEntropy(model.forward(b.X), b.Y),
-            evaluate: e => Evaluate(model, test, e.Device));
-        var trainer = new Trainer<Batch>(spec, options, ctx);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = trainer.Run();
+        // Phase 1: encoder and head on the whole training set.
+        var pretrainOptions = TrainerOptions.FromConfig(c) with { BestMetric = "accuracy", HigherIsBetter = true };
+        var pretrain = new Trainer<Batch>(TrainingSpec.ForModel(model, new Batches(train, pretrainOptions.EffectiveMicroBatch, seeds),
+                loss: (b, _) => Losses.CrossEntropy(model.forward(b.X), b.Y),
+                evaluate: e => Evaluate(model, test, e.Device)),
+            pretrainOptions, ctx.Phase("pretrain")).Run();
 
-        var metrics = new Dictionary<string, double>(result.FinalMetrics)
+        // Phase 2: a fresh head, fine-tuned with the encoder on a few labelled samples, deeper layers at a higher rate.
+        ResetHead(model, seeds);
+        var finetuneOptions = TrainerOptions.FromConfig(c, Finetune);
+        finetuneOptions = finetuneOptions with
         {
+            ParameterScales = ParameterScale.LayerDecay(c.GetInt(Depth), finetuneOptions.LayerDecay, name => LayerOf(name, c.GetInt(Depth))),
+        };
+        var fewShot = train.Take(finetuneSize);
+        var finetune = new Trainer<Batch>(TrainingSpec.ForModel(model, new Batches(fewShot, finetuneOptions.EffectiveMicroBatch, seeds),
+                loss: (b, _) => Losses.CrossEntropy(model.forward(b.X), b.Y),
+                evaluate: e => Evaluate(model, test, e.Device)),
+            finetuneOptions, ctx.Phase("finetune")).Run();
+
+        var metrics = new Dictionary<string, double>(finetune.FinalMetrics)
+        {
+            ["pretrain_accuracy"] = pretrain.FinalMetrics["accuracy"],
             ["parameters"] = model.parameters().Sum(p => p.numel()),
-            ["train_seconds"] = clock.Elapsed.TotalSeconds,
+            ["train_seconds"] = pretrain.TrainSeconds + finetune.TrainSeconds,
         };
         IReadOnlyList<WhiteBoxRow> whiteBox = [];
         if (model is CrateSetClassifier crate)
@@ -140,6 +171,32 @@ public sealed class SubspacesTask : ICrateTask
             ctx.ReportWhiteBox(whiteBox);
         }
         return new RunResult(metrics, whiteBox, []);
+    }
+
+    /// <summary>
+    /// Layer ids for layer-wise decay: 0 the token embedding, i + 1 the i-th block (<c>transformer.layers.i.*</c> or
+    /// <c>blocks.i.*</c>), depth + 1 the final norm and the head.
+    /// </summary>
+    private static int LayerOf(string name, int depth)
+    {
+        if (name.StartsWith("embed.", StringComparison.Ordinal)) return 0;
+        foreach (var prefix in new[] { "transformer.layers.", "blocks." })
+            if (name.StartsWith(prefix, StringComparison.Ordinal))
+                return int.Parse(name.AsSpan(prefix.Length, name.IndexOf('.', prefix.Length) - prefix.Length), System.Globalization.CultureInfo.InvariantCulture) + 1;
+        return depth + 1;
+    }
+
+    /// <summary>Re-draws the head's weights (seeded), as a fine-tuning recipe starts from a new classifier.</summary>
+    private static void ResetHead(nn.Module model, TrainingSeeds seeds)
+    {
+        using var noGrad = no_grad();
+        torch.manual_seed(SeedMath.Derive(seeds.Init, "finetune-head"));
+        foreach (var (name, p) in model.named_parameters())
+            if (name.StartsWith("head.", StringComparison.Ordinal))
+            {
+                if (p.dim() == 2) nn.init.xavier_uniform_(p);
+                else p.zero_();
+            }
     }
 
     private static (SubspaceData Train, SubspaceData Test) LoadData(IRunContext ctx)

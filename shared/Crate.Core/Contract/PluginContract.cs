@@ -8,7 +8,11 @@ namespace Crate.Core.Contract;
 public static class PluginContract
 {
     /// <summary>The contract version this build of Crate.Core implements.</summary>
-    public const int Version = 1;
+    /// <remarks>
+    /// 2: run phases (<see cref="RunPhase"/>, <see cref="IRunContext.Phase"/>), evaluation rows keyed by
+    /// (run, phase, step) (<see cref="EpochRow.Phase"/>, <see cref="ProgressInfo.Phase"/>).
+    /// </remarks>
+    public const int Version = 2;
 }
 
 /// <summary>

@@ -52,8 +52,12 @@ public sealed record PaperReference(string Model, string Metric, double Value, s
 /// <summary>A named architecture (CRATE-T, ViT-S, ...) and its parameter count.</summary>
 public sealed record NamedModelConfig(string Name, string Model, long Parameters, string Description);
 
-/// <summary>One row per evaluation epoch (or evaluation interval) of a run.</summary>
-public sealed record EpochRow(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics);
+/// <summary>
+/// One row per evaluation (at an epoch end or every <c>eval_every</c> steps) of one phase of a run. Rows are
+/// identified by (run, <see cref="Phase"/>, <see cref="Step"/>): several evaluations within one nominal epoch
+/// never overwrite each other. <see cref="Step"/> counts the optimizer steps of the phase.
+/// </summary>
+public sealed record EpochRow(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics, string Phase = RunPhase.Train);
 
 /// <summary>
 /// One white-box measurement of one layer (crate-paper.md §4): <see cref="Measure"/> is e.g.
@@ -71,7 +75,8 @@ public sealed record ProgressInfo(
     double LearningRate,
     double SamplesPerSecond,
     TimeSpan Elapsed,
-    TimeSpan? Eta);
+    TimeSpan? Eta,
+    string Phase = RunPhase.Train);
 
 /// <summary>A file a run produced (plot, attention map, checkpoint export), relative to its run folder.</summary>
 public sealed record Artifact(string Name, string RelativePath, string Description);

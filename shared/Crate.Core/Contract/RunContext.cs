@@ -29,7 +29,13 @@ public interface IRunContext
     /// <summary>The run's own folder (config.json, metrics.jsonl, artifacts).</summary>
     string RunDirectory { get; }
 
-    /// <summary>Folder for checkpoints, inside the run folder.</summary>
+    /// <summary>
+    /// The phase this context trains (<see cref="RunPhase"/>): <see cref="RunPhase.Train"/> for the run itself,
+    /// the phase's name inside <see cref="RunPhase.Phase"/>.
+    /// </summary>
+    string Phase => RunPhase.Train;
+
+    /// <summary>Folder for checkpoints, inside the run folder (a phase's own sub-folder inside a phase).</summary>
     string CheckpointDirectory { get; }
 
     /// <summary>The checkpoint to resume from, or null for a fresh start.</summary>
@@ -47,7 +53,10 @@ public interface IRunContext
     /// <summary>Live progress; cheap, call every step.</summary>
     void ReportProgress(ProgressInfo progress);
 
-    /// <summary>Records one epoch row; stored at once, so a crash loses at most the epoch in flight.</summary>
+    /// <summary>
+    /// Records one evaluation row; stored at once (by run, phase and step), so a crash loses at most the
+    /// evaluation in flight.
+    /// </summary>
     void ReportEpoch(EpochRow row);
 
     /// <summary>Records white-box rows as soon as they are measured.</summary>
@@ -84,6 +93,9 @@ public abstract class DelegatingRunContext(IRunContext inner) : IRunContext
 
     /// <inheritdoc />
     public virtual string RunDirectory => inner.RunDirectory;
+
+    /// <inheritdoc />
+    public virtual string Phase => inner.Phase;
 
     /// <inheritdoc />
     public virtual string CheckpointDirectory => inner.CheckpointDirectory;

@@ -13,19 +13,20 @@ namespace Crate.Core.Training;
 public sealed class AdamWOptimizer : ITrainOptimizer
 {
     private readonly AdamW _optimizer;
-    private readonly List<(AdamW.ParamGroup Group, bool Decay)> _groups = [];
+    private readonly List<(AdamW.ParamGroup Group, bool Decay, ParameterScale Scale)> _groups = [];
 
-    /// <summary>Creates the optimizer; empty groups are left out.</summary>
+    /// <summary>
+    /// Creates the optimizer with one group per distinct (decay, learning-rate scale, weight-decay scale): the
+    /// decayed and non-decayed groups, split further where <see cref="NamedParameter.Scale"/> differs.
+    /// </summary>
     public AdamWOptimizer(IReadOnlyList<NamedParameter> parameters, OptimizerSettings settings)
     {
         Parameters = parameters;
-        foreach (bool decay in new[] { true, false })
+        foreach (var (decay, scale, members) in OptimizerGroups.Of(parameters))
         {
-            var members = parameters.Where(p => p.Decay == decay).Select(p => p.Parameter).ToList();
-            if (members.Count == 0) continue;
-            var group = new AdamW.ParamGroup(members, lr: 0, beta1: settings.Beta1, beta2: settings.Beta2,
-                eps: settings.Eps, weight_decay: decay ? settings.WeightDecay : 0, amsgrad: false, maximize: false);
-            _groups.Add((group, decay));
+            var group = new AdamW.ParamGroup(members.Select(p => p.Parameter), lr: 0, beta1: settings.Beta1, beta2: settings.Beta2,
+                eps: settings.Eps, weight_decay: decay ? settings.WeightDecay * scale.WeightDecay : 0, amsgrad: false, maximize: false);
+            _groups.Add((group, decay, scale));
         }
         _optimizer = torch.optim.AdamW(_groups.Select(g => g.Group), lr: 0, beta1: settings.Beta1,
             beta2: settings.Beta2, eps: settings.Eps, weight_decay: 0);
@@ -40,14 +41,14 @@ public sealed class AdamWOptimizer : ITrainOptimizer
     /// <inheritdoc />
     public void SetLearningRate(double lr)
     {
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+        foreach (var (group, _, scale) in _groups) group.LearningRate = lr * scale.LearningRate;
     }
 
     /// <inheritdoc />
     public void SetWeightDecay(double weightDecay)
     {
-        foreach (var (group, decay) in _groups)
-            if (decay) ((AdamW.Options)group.Options).weight_decay = weightDecay;
+        foreach (var (group, decay, scale) in _groups)
+            if (decay) ((AdamW.Options)group.Options).weight_decay = weightDecay * scale.WeightDecay;
     }
 
     /// <inheritdoc />

@@ -54,13 +54,14 @@ public sealed class LionOptimizer : ITrainOptimizer
         using var noGrad = no_grad();
         for (int i = 0; i < Parameters.Count; i++)
         {
-            var (p, decay) = (Parameters[i].Parameter, Parameters[i].Decay);
+            var (p, decay, scale) = (Parameters[i].Parameter, Parameters[i].Decay, Parameters[i].EffectiveScale);
+            double lr = _lr * scale.LearningRate, weightDecay = _weightDecay * scale.WeightDecay;
             var g = p.grad;
             if (g is null) continue;
             var m = _momentum[i] ??= zeros_like(p).DetachFromDisposeScope();
-            if (decay && _weightDecay != 0) p.mul_(1 - _lr * _weightDecay);
+            if (decay && weightDecay != 0) p.mul_(1 - lr * weightDecay);
             var update = m.mul(_beta1).add_(g, alpha: 1 - _beta1).sign_();
-            p.add_(update, alpha: -_lr);
+            p.add_(update, alpha: -lr);
             m.mul_(_beta2).add_(g, alpha: 1 - _beta2);
         }
     }

@@ -12,6 +12,11 @@ namespace Crate.Core.Training;
 /// <c>accumulation</c> micro-batches each, with a dispose scope around every step and every evaluation
 /// batch; warm-up + cosine learning rate, gradient clipping, a NaN/Inf guard, progress every step,
 /// an evaluation and epoch row at each epoch end (or interval), checkpoints, exact resume and cancellation.
+/// Extension points: <see cref="TrainingSpec{TBatch}.BeforeOptimizerStep"/> (gradients after clipping),
+/// <see cref="TrainingSpec{TBatch}.AfterStep"/> (after the update), auxiliary training metrics
+/// (<see cref="StepContext.Record(string, double)"/>, averaged into the rows as <c>train_&lt;name&gt;</c>) and
+/// per-parameter learning-rate / weight-decay scales (<see cref="TrainerOptions.ParameterScales"/>).
+/// Inside a <see cref="RunPhase"/> it trains that phase, with the phase's checkpoint folder and rows.
 /// <para>
 /// Randomness is a function of the position, not of history: before step s torch's default generator is
 /// seeded with <c>Derive(Dropout, s)</c> and the step's generator with <c>Derive(Masking, s·A + micro)</c>;
@@ -84,18 +89,22 @@ public sealed class Trainer<TBatch>
                                              "resume was asked for: resume from it or delete the folder");
 
         foreach (var m in modules) m.to(Device);
-        var parameters = ParameterGroups.Collect(_spec.Trainable, _options.DecayFilter);
+        var parameters = ParameterGroups.Collect(_spec.Trainable, _options.DecayFilter, _options.ParameterScales);
         if (parameters.Count == 0) throw new TrainerConfigException("the trainable modules have no parameter that requires a gradient");
         var settings = new OptimizerSettings(_options.Beta1, _options.EffectiveBeta2, _options.Eps, _options.WeightDecay);
         using var optimizer = settings.Create(_options.Optimizer, parameters);
         if (resumeFrom is not null)
         {
+            if (run.GroupLayout is { } saved && saved != OptimizerGroups.Layout(parameters))
+                throw new TrainerConfigException($"checkpoint {resumeFrom} was written with the optimizer groups {saved}, this run has " +
+                                                 $"{OptimizerGroups.Layout(parameters)}; restore the original recipe or start a fresh run");
             using var reader = new BinaryReader(File.OpenRead(Path.Combine(resumeFrom, CheckpointStore.OptimizerFile)));
             optimizer.Load(reader);
             _context.Logger.LogInformation("Resumed from {Checkpoint} at step {Step}/{Total}", resumeFrom, run.Step, TotalSteps);
         }
         using var generator = new Generator((ulong)_seeds.Masking, Device);
         var step = new StepContext(Device, generator, TotalSteps);
+        run.GroupLayout = OptimizerGroups.Layout(parameters);
         var clock = new Clock(run.ElapsedSeconds);
         run.LastCheckpoint = resumeFrom;
 
@@ -118,7 +127,7 @@ public sealed class Trainer<TBatch>
         if (run.LastCheckpoint is null || run.CheckpointStep != run.Step)
             run.LastCheckpoint = SaveCheckpoint(run, optimizer, modules, clock, evalPending: false);
         return new TrainingResult(run.Step, run.Rows, run.Rows.Count > 0 ? run.Rows[^1].Metrics : new Dictionary<string, double>(),
-            run.BestValue, run.BestStep, run.LastCheckpoint!, run.BestValue is null ? null : _store.BestPath);
+            run.BestValue, run.BestStep, run.LastCheckpoint!, run.BestValue is null ? null : _store.BestPath, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>One optimizer step: accumulate gradients over the micro-batches, clip, guard, update.</summary>
@@ -137,6 +146,7 @@ public sealed class Trainer<TBatch>
         if (_options.WeightDecayEnd is { } wdEnd) optimizer.SetWeightDecay(LrSchedule.Cosine(_options.WeightDecay, wdEnd, s, TotalSteps));
         optimizer.ZeroGrad();
         (ctx.Step, ctx.LearningRate) = (s, lr);
+        ctx.BeginStep();
         int epoch = run.Position.Epoch + 1;
         int accumulation = _options.Accumulation;
         double lossSum = 0;
@@ -158,6 +168,7 @@ public sealed class Trainer<TBatch>
         double norm = GradientNorm.ClipAndMeasure(parameters.Select(p => p.Parameter), _options.GradClip);
         if (!double.IsFinite(norm))
             throw new NonFiniteLossException("gradient norm", norm, s, TotalSteps, ctx.Position, run.LastCheckpoint);
+        _spec.BeforeOptimizerStep?.Invoke(ctx);
         optimizer.Step();
         if (_spec.AfterStep is { } after)
         {
@@ -167,6 +178,11 @@ public sealed class Trainer<TBatch>
         run.Step = s + 1;
         double meanLoss = lossSum / accumulation;
         run.IntervalLossSum += meanLoss; run.IntervalGradNormSum += norm; run.IntervalSteps++;
+        foreach (var (name, value) in ctx.StepMetrics())
+        {
+            run.IntervalAux.TryGetValue(name, out var sum);
+            run.IntervalAux[name] = new AuxSum(sum.Sum + value, sum.Count + 1);
+        }
         run.LastLearningRate = lr; run.LastEpoch = epoch;
         return new StepReport(run.Step, epoch, meanLoss, lr, norm);
     }
@@ -192,6 +208,9 @@ public sealed class Trainer<TBatch>
             metrics["train_loss"] = run.IntervalLossSum / run.IntervalSteps;
             metrics["grad_norm"] = run.IntervalGradNormSum / run.IntervalSteps;
         }
+        foreach (var (name, sum) in run.IntervalAux.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            if (!metrics.TryAdd("train_" + name, sum.Sum / sum.Count))
+                throw new TrainerConfigException($"auxiliary metric '{name}' clashes with the trainer's 'train_{name}'");
         metrics["lr"] = run.LastLearningRate;
         metrics["samples_per_s"] = clock.Throughput().SamplesPerSecond;
         if (_spec.Evaluate is { } evaluate)
@@ -207,12 +226,13 @@ public sealed class Trainer<TBatch>
                 if (!metrics.TryAdd(name, value))
                     throw new TrainerConfigException($"evaluation metric '{name}' clashes with a metric the trainer reports");
         }
-        var row = new EpochRow(run.LastEpoch, run.Step, metrics);
+        var row = new EpochRow(run.LastEpoch, run.Step, metrics, _context.Phase);
         run.Rows.Add(row);
         _context.ReportEpoch(row);
         _context.Logger.LogInformation("epoch {Epoch} step {Step}/{Total}: {Metrics}", row.Epoch, row.Step, TotalSteps,
             string.Join(", ", metrics.Select(kv => kv.Key + "=" + kv.Value.ToString("G5", CultureInfo.InvariantCulture))));
         (run.IntervalLossSum, run.IntervalGradNormSum, run.IntervalSteps) = (0, 0, 0);
+        run.IntervalAux.Clear();
         TrackBest(run, metrics, modules);
         run.LastCheckpoint = SaveCheckpoint(run, optimizer, modules, clock, evalPending: false);
     }
@@ -266,7 +286,8 @@ public sealed class Trainer<TBatch>
             ElapsedSeconds = clock.Elapsed.TotalSeconds, EvalPending = evalPending,
             BestMetric = _options.BestMetric, BestValue = run.BestValue, BestStep = run.BestStep,
             IntervalLossSum = run.IntervalLossSum, IntervalGradNormSum = run.IntervalGradNormSum, IntervalSteps = run.IntervalSteps,
-            LastLearningRate = run.LastLearningRate, LastEpoch = run.LastEpoch,
+            IntervalAux = run.IntervalAux.ToDictionary(kv => kv.Key, kv => new TrainerState.AuxDto(kv.Value.Sum, kv.Value.Count), StringComparer.Ordinal),
+            LastLearningRate = run.LastLearningRate, LastEpoch = run.LastEpoch, GroupLayout = run.GroupLayout,
             Rows = run.Rows.Select(TrainerState.RowDto.From).ToList(),
         };
         string path = _store.Write(run.Step, dir =>
@@ -306,8 +327,9 @@ public sealed class Trainer<TBatch>
             Step = s.Step, Position = new DataPosition(s.Epoch, s.Index), ElapsedSeconds = s.ElapsedSeconds,
             EvalPending = s.EvalPending, BestValue = s.BestValue, BestStep = s.BestStep,
             IntervalLossSum = s.IntervalLossSum, IntervalGradNormSum = s.IntervalGradNormSum, IntervalSteps = s.IntervalSteps,
-            LastLearningRate = s.LastLearningRate, LastEpoch = s.LastEpoch, CheckpointStep = s.Step,
-            Rows = s.Rows.Select(r => r.ToRow()).ToList(),
+            LastLearningRate = s.LastLearningRate, LastEpoch = s.LastEpoch, CheckpointStep = s.Step, GroupLayout = s.GroupLayout,
+            IntervalAux = (s.IntervalAux ?? []).ToDictionary(kv => kv.Key, kv => new AuxSum(kv.Value.Sum, kv.Value.Count), StringComparer.Ordinal),
+            Rows = s.Rows.Select(r => r.ToRow(_context.Phase)).ToList(),
         };
     }
 
@@ -325,10 +347,15 @@ public sealed class Trainer<TBatch>
         public long IntervalSteps { get; set; }
         public double LastLearningRate { get; set; }
         public int LastEpoch { get; set; } = 1;
+        public Dictionary<string, AuxSum> IntervalAux { get; init; } = new(StringComparer.Ordinal);
+        public string? GroupLayout { get; set; }
         public List<EpochRow> Rows { get; init; } = [];
         public string? LastCheckpoint { get; set; }
         public long CheckpointStep { get; set; } = -1;
     }
+
+    /// <summary>Sum and count of one auxiliary metric over the steps of the current evaluation interval.</summary>
+    private readonly record struct AuxSum(double Sum, long Count);
 
     /// <summary>Elapsed time across resumes and a sliding window of step times for samples/s and ETA.</summary>
     private sealed class Clock(double priorSeconds)

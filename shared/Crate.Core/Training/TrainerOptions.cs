@@ -78,6 +78,16 @@ public sealed record TrainerOptions
     /// <summary>Which parameters are weight-decayed; null: <see cref="ParameterGroups.DecayMatricesOnly"/>.</summary>
     public Func<string, TorchSharp.Modules.Parameter, bool>? DecayFilter { get; init; }
 
+    /// <summary>
+    /// Learning-rate and weight-decay multipliers per parameter (state_dict name without the module prefix),
+    /// e.g. <see cref="ParameterScale.LayerDecay"/>; null: 1 for every parameter. Parameters with equal
+    /// multipliers share an optimizer group.
+    /// </summary>
+    public Func<string, TorchSharp.Modules.Parameter, ParameterScale>? ParameterScales { get; init; }
+
+    /// <summary>The layer-wise decay read from <c>{prefix}.layer_decay</c> (1: off); the task turns it into <see cref="ParameterScales"/>.</summary>
+    public double LayerDecay { get; init; } = 1;
+
     /// <summary>The micro-batch size in effect.</summary>
     public int EffectiveMicroBatch => MicroBatchSize ?? BatchSize;
 
@@ -104,88 +114,46 @@ public sealed record TrainerOptions
         Require(MaxSteps is null or > 0, $"max steps must be positive, not {MaxSteps}");
         Require(EvalEverySteps >= 0 && CheckpointEverySteps >= 0, "eval and checkpoint intervals must be >= 0");
         Require(KeepCheckpoints >= 1, "keep at least one checkpoint");
+        Require(LayerDecay is > 0 and <= 1, $"layer decay must be in (0, 1], not {LayerDecay}");
+        Require(LayerDecay == 1 || ParameterScales is not null,
+            $"layer decay {LayerDecay} is set but the task maps no parameter to a layer (TrainerOptions.ParameterScales)");
     }
 
     /// <summary>
-    /// Reads the recipe from the keys of <see cref="TrainerKeys"/> in <paramref name="config"/> (include
-    /// <see cref="TrainerKeys.All"/> in the task's schema). Keys the schema lacks keep this record's defaults.
+    /// Reads the recipe of one phase from its keys in <paramref name="config"/>: <paramref name="keys"/> (default
+    /// <see cref="TrainerKeys.Train"/>, the <c>train.*</c> keys; <c>TrainerKeys.For("finetune")</c> for a later
+    /// phase's <c>finetune.*</c>). Include the key set's <see cref="TrainerKeySet.All"/> in the task's schema;
+    /// keys the schema lacks keep this record's defaults.
     /// </summary>
-    public static TrainerOptions FromConfig(ResolvedConfig config)
+    public static TrainerOptions FromConfig(ResolvedConfig config, TrainerKeySet? keys = null)
     {
+        var k = keys ?? TrainerKeys.Train;
         T Or<T>(ConfigKey<T> key, T fallback) where T : notnull =>
             config.Values.ContainsKey(key.Name) ? config.Get(key) : fallback;
         var d = new TrainerOptions();
-        long micro = Or(TrainerKeys.MicroBatchSize, 0L), maxSteps = Or(TrainerKeys.MaxSteps, 0L);
-        double warmupEpochs = Or(TrainerKeys.WarmupEpochs, 0.0), beta2 = Or(TrainerKeys.Beta2, 0.0);
-        double wdEnd = Or(TrainerKeys.WeightDecayEnd, -1.0);
+        long micro = Or(k.MicroBatchSize, 0L), maxSteps = Or(k.MaxSteps, 0L);
+        double warmupEpochs = Or(k.WarmupEpochs, 0.0), beta2 = Or(k.Beta2, 0.0);
+        double wdEnd = Or(k.WeightDecayEnd, -1.0);
         return d with
         {
-            Optimizer = Or(TrainerKeys.Optimizer, "adamw") == "lion" ? OptimizerKind.Lion : OptimizerKind.AdamW,
-            LearningRate = Or(TrainerKeys.LearningRate, d.LearningRate),
-            MinLearningRate = Or(TrainerKeys.MinLearningRate, d.MinLearningRate),
-            WarmupSteps = Or(TrainerKeys.WarmupSteps, d.WarmupSteps),
+            Optimizer = Or(k.Optimizer, "adamw") == "lion" ? OptimizerKind.Lion : OptimizerKind.AdamW,
+            LearningRate = Or(k.LearningRate, d.LearningRate),
+            MinLearningRate = Or(k.MinLearningRate, d.MinLearningRate),
+            WarmupSteps = Or(k.WarmupSteps, d.WarmupSteps),
             WarmupEpochs = warmupEpochs > 0 ? warmupEpochs : null,
-            WeightDecay = Or(TrainerKeys.WeightDecay, d.WeightDecay),
+            WeightDecay = Or(k.WeightDecay, d.WeightDecay),
             WeightDecayEnd = wdEnd >= 0 ? wdEnd : null,
-            Beta1 = Or(TrainerKeys.Beta1, d.Beta1),
+            Beta1 = Or(k.Beta1, d.Beta1),
             Beta2 = beta2 > 0 ? beta2 : null,
-            Eps = Or(TrainerKeys.Eps, d.Eps),
-            GradClip = Or(TrainerKeys.GradClip, d.GradClip),
-            BatchSize = checked((int)Or(TrainerKeys.BatchSize, (long)d.BatchSize)),
+            Eps = Or(k.Eps, d.Eps),
+            GradClip = Or(k.GradClip, d.GradClip),
+            BatchSize = checked((int)Or(k.BatchSize, (long)d.BatchSize)),
             MicroBatchSize = micro > 0 ? checked((int)micro) : null,
-            Epochs = checked((int)Or(TrainerKeys.Epochs, (long)d.Epochs)),
+            Epochs = checked((int)Or(k.Epochs, (long)d.Epochs)),
             MaxSteps = maxSteps > 0 ? maxSteps : null,
-            EvalEverySteps = Or(TrainerKeys.EvalEverySteps, d.EvalEverySteps),
-            CheckpointEverySteps = Or(TrainerKeys.CheckpointEverySteps, d.CheckpointEverySteps),
+            EvalEverySteps = Or(k.EvalEverySteps, d.EvalEverySteps),
+            CheckpointEverySteps = Or(k.CheckpointEverySteps, d.CheckpointEverySteps),
+            LayerDecay = Or(k.LayerDecay, d.LayerDecay),
         };
     }
-}
-
-/// <summary>
-/// The standard <c>train.*</c> config keys every task shares. A task adds <see cref="All"/> to its schema and
-/// overrides defaults in its presets; <see cref="TrainerOptions.FromConfig"/> reads them back.
-/// </summary>
-public static class TrainerKeys
-{
-    /// <summary><c>train.optimizer</c>: adamw or lion.</summary>
-    public static readonly ConfigKey<string> Optimizer = Key.Choice("train.optimizer", "adamw", "optimizer", "adamw", "lion");
-    /// <summary><c>train.lr</c>: peak learning rate.</summary>
-    public static readonly ConfigKey<double> LearningRate = Key.Float("train.lr", 1e-3, "peak learning rate (after warm-up)", 0, 10);
-    /// <summary><c>train.min_lr</c>: learning rate at the end of the cosine.</summary>
-    public static readonly ConfigKey<double> MinLearningRate = Key.Float("train.min_lr", 0, "final learning rate of the cosine decay", 0, 10);
-    /// <summary><c>train.warmup_steps</c>.</summary>
-    public static readonly ConfigKey<long> WarmupSteps = Key.Int("train.warmup_steps", 0, "linear warm-up in optimizer steps", 0);
-    /// <summary><c>train.warmup_epochs</c>: overrides warmup_steps when > 0.</summary>
-    public static readonly ConfigKey<double> WarmupEpochs = Key.Float("train.warmup_epochs", 0, "linear warm-up in epochs (overrides warmup_steps when > 0)", 0);
-    /// <summary><c>train.weight_decay</c>.</summary>
-    public static readonly ConfigKey<double> WeightDecay = Key.Float("train.weight_decay", 0.05, "decoupled weight decay of tensors with >= 2 dims", 0, 10);
-    /// <summary><c>train.weight_decay_end</c>: cosine weight-decay schedule target (negative: constant).</summary>
-    public static readonly ConfigKey<double> WeightDecayEnd = Key.Float("train.weight_decay_end", -1, "final weight decay of a cosine schedule (negative: constant)", -1, 10);
-    /// <summary><c>train.beta1</c>.</summary>
-    public static readonly ConfigKey<double> Beta1 = Key.Float("train.beta1", 0.9, "beta1 of AdamW / Lion", 0, 0.999999);
-    /// <summary><c>train.beta2</c>: 0 selects the optimizer's default (AdamW 0.999, Lion 0.99).</summary>
-    public static readonly ConfigKey<double> Beta2 = Key.Float("train.beta2", 0, "beta2 (0: AdamW 0.999, Lion 0.99)", 0, 0.999999);
-    /// <summary><c>train.eps</c>.</summary>
-    public static readonly ConfigKey<double> Eps = Key.Float("train.eps", 1e-8, "AdamW epsilon", 0, 1);
-    /// <summary><c>train.grad_clip</c>: 0 = off.</summary>
-    public static readonly ConfigKey<double> GradClip = Key.Float("train.grad_clip", 0, "global gradient-norm clip (0: off)", 0);
-    /// <summary><c>train.batch_size</c>: effective batch (part of the recipe).</summary>
-    public static readonly ConfigKey<long> BatchSize = Key.Int("train.batch_size", 32, "effective batch: samples per optimizer step", 1);
-    /// <summary><c>train.micro_batch</c>: 0 = the whole batch at once.</summary>
-    public static readonly ConfigKey<long> MicroBatchSize = Key.Int("train.micro_batch", 0, "samples per forward pass; must divide batch_size (0: batch_size)", 0);
-    /// <summary><c>train.epochs</c>.</summary>
-    public static readonly ConfigKey<long> Epochs = Key.Int("train.epochs", 1, "training epochs", 1);
-    /// <summary><c>train.max_steps</c>: overrides epochs when > 0.</summary>
-    public static readonly ConfigKey<long> MaxSteps = Key.Int("train.max_steps", 0, "total optimizer steps (overrides epochs when > 0)", 0);
-    /// <summary><c>train.eval_every</c>: 0 = at the end of each epoch.</summary>
-    public static readonly ConfigKey<long> EvalEverySteps = Key.Int("train.eval_every", 0, "evaluate every N steps (0: each epoch end)", 0);
-    /// <summary><c>train.checkpoint_every</c>: 0 = at evaluations only.</summary>
-    public static readonly ConfigKey<long> CheckpointEverySteps = Key.Int("train.checkpoint_every", 0, "extra checkpoint every N steps (0: at evaluations)", 0);
-
-    /// <summary>Every key above.</summary>
-    public static IReadOnlyList<ConfigKey> All { get; } =
-    [
-        Optimizer, LearningRate, MinLearningRate, WarmupSteps, WarmupEpochs, WeightDecay, WeightDecayEnd, Beta1, Beta2,
-        Eps, GradClip, BatchSize, MicroBatchSize, Epochs, MaxSteps, EvalEverySteps, CheckpointEverySteps,
-    ];
 }

@@ -37,15 +37,22 @@ internal sealed record TrainerState
     public double IntervalLossSum { get; init; }
     public double IntervalGradNormSum { get; init; }
     public long IntervalSteps { get; init; }
+    /// <summary>Auxiliary metrics of the interval: name → (sum of per-step means, steps).</summary>
+    public Dictionary<string, AuxDto>? IntervalAux { get; init; }
+    /// <summary>The optimizer groups (decay and scales) the state was saved with; null in older checkpoints.</summary>
+    public string? GroupLayout { get; init; }
     public double LastLearningRate { get; init; }
     public int LastEpoch { get; init; } = 1;
     public List<RowDto> Rows { get; init; } = [];
 
-    internal sealed record RowDto(int Epoch, long Step, Dictionary<string, double> Metrics)
+    internal sealed record RowDto(int Epoch, long Step, Dictionary<string, double> Metrics, string? Phase = null)
     {
-        public static RowDto From(EpochRow row) => new(row.Epoch, row.Step, new Dictionary<string, double>(row.Metrics, StringComparer.Ordinal));
-        public EpochRow ToRow() => new(Epoch, Step, Metrics);
+        public static RowDto From(EpochRow row) => new(row.Epoch, row.Step, new Dictionary<string, double>(row.Metrics, StringComparer.Ordinal), row.Phase);
+        /// <summary>The row; checkpoints written before phases existed hold rows of <paramref name="phase"/>.</summary>
+        public EpochRow ToRow(string phase) => new(Epoch, Step, Metrics, Phase ?? phase);
     }
+
+    internal sealed record AuxDto(double Sum, long Count);
 
     private static readonly JsonSerializerOptions Json = new()
     {

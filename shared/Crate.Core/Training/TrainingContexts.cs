@@ -35,6 +35,28 @@ public sealed class StepContext
     /// (<c>torch.rand(..., generator: ctx.Generator)</c>).
     /// </summary>
     public Generator Generator { get; }
+
+    private readonly Dictionary<string, (double Sum, int Count)> _metrics = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Records an auxiliary training metric of the current micro-batch (e.g. <c>mlm_acc</c>, <c>teacher_entropy</c>).
+    /// Values recorded within one step are averaged; the per-step means are averaged over the evaluation interval
+    /// and written to the epoch row as <c>train_&lt;name&gt;</c>. Checkpoints carry the partial sums.
+    /// </summary>
+    public void Record(string name, double value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        _metrics.TryGetValue(name, out var s);
+        _metrics[name] = (s.Sum + value, s.Count + 1);
+    }
+
+    /// <summary>Records a scalar tensor's value (<see cref="Record(string, double)"/>); reading it waits for the device.</summary>
+    public void Record(string name, Tensor scalar) => Record(name, scalar.ToDouble());
+
+    internal void BeginStep() => _metrics.Clear();
+
+    internal IEnumerable<KeyValuePair<string, double>> StepMetrics() =>
+        _metrics.Select(kv => KeyValuePair.Create(kv.Key, kv.Value.Sum / kv.Value.Count));
 }
 
 /// <summary>

@@ -10,6 +10,10 @@ namespace Crate.Core.Training;
 /// <param name="BestStep">Step at which <paramref name="BestValue"/> was reached.</param>
 /// <param name="Checkpoint">The final checkpoint folder.</param>
 /// <param name="BestCheckpoint">The <c>best/</c> folder, when a best model was saved.</param>
+/// <param name="TrainSeconds">
+/// Wall time of training, evaluations included, summed over every session of the run (resumes included): the one
+/// source of every task's <c>train_seconds</c>.
+/// </param>
 public sealed record TrainingResult(
     long Steps,
     IReadOnlyList<EpochRow> Rows,
@@ -17,7 +21,8 @@ public sealed record TrainingResult(
     double? BestValue,
     long? BestStep,
     string Checkpoint,
-    string? BestCheckpoint);
+    string? BestCheckpoint,
+    double TrainSeconds);
 
 /// <summary>One completed optimizer step, for <see cref="Trainer{TBatch}.StepCompleted"/>.</summary>
 /// <param name="Step">Steps completed (1-based).</param>

@@ -21,9 +21,16 @@ public sealed class TrainingSpec<TBatch>
 
     /// <summary>
     /// The scalar loss of one micro-batch (mean over its samples), computed inside the step's dispose scope
-    /// with the trainable modules in train mode. The trainer divides it by the accumulation count.
+    /// with the trainable modules in train mode. The trainer divides it by the accumulation count. Auxiliary
+    /// numbers (masked-token accuracy, a teacher's entropy) go to <see cref="StepContext.Record(string, double)"/>.
     /// </summary>
     public required Func<TBatch, StepContext, Tensor> Loss { get; init; }
+
+    /// <summary>
+    /// Called in every step after the backward passes and gradient clipping, just before the optimizer update,
+    /// with the gradients in place (e.g. DINO zeroes the last layer's gradients during its first epoch).
+    /// </summary>
+    public Action<StepContext>? BeforeOptimizerStep { get; init; }
 
     /// <summary>Called after each optimizer update under <c>no_grad</c> (e.g. the teacher's EMA update).</summary>
     public Action<StepContext>? AfterStep { get; init; }
