@@ -69,6 +69,73 @@ public class HostEndToEndTests
     }
 
     [Fact]
+    public void KilledInPhaseTwoResumesPhaseTwoAndTheDatabaseHoldsEveryRowOfBoth()
+    {
+        // The sample trains in two phases (pretrain, then finetune). SIGKILL once the finetune phase has checkpointed;
+        // the rerun must not train phase 1 again (its rows are written once, its checkpoint folder is untouched) and
+        // must finish phase 2 from its checkpoint, with two evaluations per epoch (eval_every) kept as separate rows.
+        var outDir = HostProcess.TempDir("phases");
+        string[] args = ["reproduce", "sample", "--preset", "smoke", "--models", "crate", "--seeds", "0", "--threads", "1",
+            "--set", "train.eval_every=4", "--set", "finetune.epochs=1000", "--set", "finetune.eval_every=400", "--set", "finetune.checkpoint_every=50", "--out", outDir, .. Plugins];
+        string runDir;
+        using (var p = HostProcess.Start(args))
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!PhaseCheckpointed(outDir, "finetune") && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(100);
+            if (p.HasExited) Assert.Fail("the run ended before it could be killed: " + p.StandardError.ReadToEnd());
+            Assert.True(PhaseCheckpointed(outDir, "finetune"), "no finetune checkpoint within 2 minutes");
+            p.Kill(entireProcessTree: true);   // SIGKILL
+            p.WaitForExit();
+        }
+        List<(string Phase, long Step)> before;
+        string[] pretrainCheckpoints;
+        using (var store = ResultsStore.Open(outDir))
+        {
+            var run = Assert.Single(store.Runs());
+            Assert.Equal(RunStatus.Running, run.Status);
+            runDir = run.RunDirectory;
+            before = store.Epochs(run.Id).Select(e => (e.Phase, e.Step)).ToList();
+            pretrainCheckpoints = Directory.GetDirectories(Path.Combine(runDir, "checkpoints", "pretrain"));
+        }
+        // smoke: 256 samples, batch 32 → 8 steps per epoch, 2 epochs; eval every 4 steps → rows at 4, 8, 12, 16.
+        Assert.Equal([("pretrain", 4L), ("pretrain", 8L), ("pretrain", 12L), ("pretrain", 16L)], before.Where(r => r.Phase == "pretrain"));
+        var pretrainWrites = File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl")).Count(l => l.Contains("\"phase\":\"pretrain\""));
+
+        var r = HostProcess.Run(args, TimeSpan.FromMinutes(5));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("[resume] sample/crate seed 0", r.Stdout);
+        using var after = ResultsStore.Open(outDir);
+        var finished = Assert.Single(after.Runs());
+        Assert.Equal(RunStatus.Finished, finished.Status);
+        var rows = after.Epochs(finished.Id);
+        // finetune: 64 samples, batch 16 → 4 steps per epoch, 1000 epochs → 4,000 steps, a row every 400.
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => ("finetune", 400L * i)), rows.Where(e => e.Phase == "finetune").Select(e => (e.Phase, e.Step)));
+        Assert.Equal(before.Where(e => e.Phase == "pretrain"), rows.Where(e => e.Phase == "pretrain").Select(e => (e.Phase, e.Step)));
+        Assert.Equal(pretrainWrites, File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl")).Count(l => l.Contains("\"phase\":\"pretrain\"")));
+        Assert.Equal(pretrainCheckpoints, Directory.GetDirectories(Path.Combine(runDir, "checkpoints", "pretrain")));
+        Assert.True(finished.Metrics.ContainsKey("pretrain_accuracy") && finished.Metrics.ContainsKey("accuracy"));
+
+        var curves = HostProcess.Run(["report", "--curves", "--format", "csv", "--out", outDir]);
+        Assert.True(curves.ExitCode == 0, curves.ToString());
+        var lines = curves.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("run_key,task,preset,model,role,seed,phase,step,epoch,metric,value", lines[0]);
+        Assert.Contains(lines, l => l.Contains(",pretrain,12,2,accuracy,"));
+        Assert.Contains(lines, l => l.Contains(",finetune,4000,1000,accuracy,"));
+        var md = HostProcess.Run(["report", "--curves", "--out", outDir]);
+        Assert.Equal(2, md.ExitCode);
+    }
+
+    private static bool PhaseCheckpointed(string outDir, string phase)
+    {
+        try
+        {
+            return Directory.Exists(outDir) && Directory.EnumerateDirectories(outDir, "checkpoints", SearchOption.AllDirectories)
+                .Any(d => Crate.Core.Training.CheckpointStore.FindLatest(Path.Combine(d, phase)) is not null);
+        }
+        catch (IOException) { return false; }
+    }
+
+    [Fact]
     public void KilledRunResumesFromItsCheckpointAndTheDatabaseStaysIntact()
     {
         var outDir = HostProcess.TempDir("kill");
@@ -121,7 +188,7 @@ public class HostEndToEndTests
         {
             var run = Assert.Single(store.Runs());
             Assert.Equal(RunStatus.Interrupted, run.Status);
-            Assert.NotNull(Crate.Core.Training.CheckpointStore.FindLatest(Path.Combine(run.RunDirectory, "checkpoints")));
+            Assert.NotNull(Crate.Core.Training.CheckpointStore.FindLatest(Path.Combine(run.RunDirectory, "checkpoints", "pretrain")));
         }
         var r = HostProcess.Run(args, TimeSpan.FromMinutes(5));
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -141,6 +208,7 @@ public class HostEndToEndTests
         try
         {
             return Directory.Exists(outDir) && Directory.EnumerateDirectories(outDir, "checkpoints", SearchOption.AllDirectories)
+                .SelectMany(d => Directory.EnumerateDirectories(d).Prepend(d))        // checkpoints/ and checkpoints/<phase>/
                 .Any(d => Crate.Core.Training.CheckpointStore.FindLatest(d) is not null);
         }
         catch (IOException) { return false; }   // a checkpoint folder renamed while we looked
