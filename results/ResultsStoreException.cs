@@ -1,7 +1,7 @@
 namespace Crate.Results;
 
 /// <summary>A results database or its input is unusable; the message names the file and the cause.</summary>
-public sealed class ResultsStoreException : Exception
+public sealed class ResultsStoreException : Crate.Core.Contract.BadInputException
 {
     /// <summary>Creates the exception with its message.</summary>
     public ResultsStoreException(string message) : base(message) { }

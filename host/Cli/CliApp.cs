@@ -91,9 +91,7 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
     /// database): one message, exit code 2. Training runs catch their own errors in <see cref="PlanRunner"/>;
     /// these reach here from <c>evaluate</c>, <c>sample</c>, <c>report</c> and planning.
     /// </summary>
-    private static bool IsBadInput(Exception e) => e is UsageException or ConfigException or DataMissingException
-        or ResultsStoreException or DatasetException or TrainerConfigException
-        or CheckpointFormatException or CheckpointMismatchException or CrateShapeException;
+    private static bool IsBadInput(Exception e) => e is BadInputException;
 
     private PluginCatalog Catalog(ParseResult r, bool reportFailures = true)
     {

@@ -156,4 +156,4 @@ public sealed class PluginCatalog
 }
 
 /// <summary>A user error: printed as one line, exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : Crate.Core.Contract.BadInputException(message);

@@ -70,4 +70,4 @@ public sealed class DataLocator(IReadOnlyDictionary<string, string> overrides)
 }
 
 /// <summary>A dataset folder could not be found.</summary>
-public sealed class DataMissingException(string message) : Exception(message);
+public sealed class DataMissingException(string message) : BadInputException(message);

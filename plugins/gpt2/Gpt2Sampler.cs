@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Crate.Plugins.Gpt2;
 
 /// <summary>Thrown when a checkpoint path holds nothing this task can load; the message names the path.</summary>
-public sealed class Gpt2CheckpointException(string message) : Exception(message);
+public sealed class Gpt2CheckpointException(string message) : CheckpointException(message);
 
 /// <summary>
 /// Loading a trained model and generating text from it, as nanoGPT's <c>sample.py</c>: the context is

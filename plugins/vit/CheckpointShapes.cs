@@ -8,7 +8,7 @@ namespace Crate.Plugins.Vit;
 
 /// <summary>A checkpoint that is not a model of this task (a key is missing, a shape is not the model's). A checkpoint
 /// whose shape contradicts a key the user set explicitly raises a <see cref="ConfigException"/> naming the key and both values.</summary>
-public sealed class CheckpointShapeException(string message) : Exception(message);
+public sealed class CheckpointShapeException(string message) : CheckpointException(message);
 
 /// <summary>The shape to build for a checkpoint, and how each part of it was decided.</summary>
 public sealed record CheckpointShape(VisionShape Shape, IReadOnlyList<string> Notes);

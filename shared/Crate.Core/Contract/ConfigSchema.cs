@@ -19,7 +19,7 @@ public enum ConfigType
 }
 
 /// <summary>Thrown when a config value or key is rejected; the message names the key and what is allowed.</summary>
-public sealed class ConfigException(string message) : Exception(message);
+public class ConfigException(string message) : BadInputException(message);
 
 /// <summary>
 /// One config key: its dotted name (<c>model.dim</c>, <c>train.lr</c>), type, default, description and

@@ -39,7 +39,7 @@ public enum DataErrorKind
 /// A dataset file is missing or malformed. The message always starts with the file (or folder) path,
 /// then says what is wrong, so a bad input is found before training starts wherever possible.
 /// </summary>
-public sealed class DatasetException : Exception
+public sealed class DatasetException : Contract.BadInputException
 {
     /// <summary>Creates the exception; the message is "<paramref name="path"/>: <paramref name="detail"/>".</summary>
     public DatasetException(string path, DataErrorKind kind, string detail, Exception? inner = null)

@@ -1,7 +1,7 @@
 namespace Crate.Core.Interop;
 
 /// <summary>A checkpoint file that cannot be read (missing, unknown format, corrupt header).</summary>
-public sealed class CheckpointFormatException : Exception
+public sealed class CheckpointFormatException : Contract.CheckpointException
 {
     /// <summary>The file.</summary>
     public string Path { get; }
@@ -23,7 +23,7 @@ public sealed record ShapeMismatch(string Key, long[] Expected, long[] Found)
 /// A state_dict that does not fit the model: lists every missing key (in the model, not in the file),
 /// every unexpected key (in the file, not in the model) and every shape mismatch.
 /// </summary>
-public sealed class CheckpointMismatchException : Exception
+public sealed class CheckpointMismatchException : Contract.CheckpointException
 {
     /// <summary>The file.</summary>
     public string Path { get; }

@@ -15,7 +15,7 @@ public sealed record InferredCrateShape(
     IReadOnlyList<string> Notes);
 
 /// <summary>Raised when a state_dict is not a CRATE classifier's (names the missing key or the inconsistency).</summary>
-public sealed class CrateShapeException(string message) : Exception(message);
+public sealed class CrateShapeException(string message) : Contract.CheckpointException(message);
 
 /// <summary>
 /// Infers a CRATE classifier's shape (dim, depth, heads where possible, patch, channels, classes,

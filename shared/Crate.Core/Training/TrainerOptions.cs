@@ -3,7 +3,7 @@ using Crate.Core.Contract;
 namespace Crate.Core.Training;
 
 /// <summary>Thrown when trainer options, a task's spec or a checkpoint do not fit together; the message says which and why.</summary>
-public sealed class TrainerConfigException(string message) : Exception(message);
+public sealed class TrainerConfigException(string message) : ConfigException(message);
 
 /// <summary>
 /// The training recipe. The effective batch (<see cref="BatchSize"/>) is part of the recipe; the micro-batch
