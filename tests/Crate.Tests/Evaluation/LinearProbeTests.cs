@@ -31,6 +31,9 @@ public class LinearProbeTests
         Assert.Equal(100.0, result.TestTop1);
         Assert.Equal(100.0, result.ValidationTop1);
         Assert.Equal(LinearProbe.DefaultGrid.Count, result.Grid.Count);
+        // Every strength separates the validation part perfectly: the tie goes to the largest λ.
+        Assert.All(result.Grid, g => Assert.Equal(100.0, g.ValidationTop1));
+        Assert.Equal(1.0, result.L2);
         Assert.True(result.Converged);
     }
 
