@@ -279,6 +279,18 @@ public class HostEndToEndTests
         Assert.False(File.Exists(Path.Combine(outDir, "results.db")));
     }
 
+    [Fact]
+    public void AnotherModelsCheckpointIsBadInputNotAnInternalError()
+    {
+        // A CRATE state_dict evaluated as the ViT baseline: the plugin's own checkpoint error derives from the
+        // contract's BadInputException, so the host prints one line and exits 2 (it exited 3 before).
+        var pth = Path.Combine(HostProcess.RepoRoot, "tests", "Crate.Tests", "Fixtures", "crate_fixture.pth");
+        var r = HostProcess.Run(["evaluate", "vit", "--model", "vit", "--checkpoint", pth, "--preset", "smoke"]);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("crate_fixture.pth", line);
+    }
+
     [Theory]
     [InlineData("model.pth")]
     [InlineData("model.safetensors")]
