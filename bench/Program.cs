@@ -4,8 +4,8 @@ using Crate.Core.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// Training-step benchmark: forward + cross-entropy + backward + AdamW step, a dispose scope per step,
-// on random data of the configured shape; median step time, throughput, RSS, and the machine's fp32
+// Training-step benchmark: the real Trainer's step (forward + cross-entropy + backward + clip + optimizer update),
+// on synthetic data of the configured shape; median step time, throughput, RSS, and the machine's fp32
 // matmul rate through the same libtorch. See BenchOptions.Usage.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 BenchOptions options;

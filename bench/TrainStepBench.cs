@@ -1,11 +1,18 @@
 using System.Diagnostics;
 using Crate.Core.Modules;
+using Crate.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Crate.Bench;
 
-/// <summary>One model's measured training steps.</summary>
+/// <summary>
+/// One model's measured training steps: the real <see cref="Trainer{TBatch}"/> (the step every task trains with:
+/// seeding, accumulation, gradient norm and clipping, the optimizer of <see cref="BenchOptions.ToTrainerOptions"/>)
+/// runs warm-up + measured steps on <see cref="SyntheticImages"/> in a temporary <see cref="LocalRunContext"/>;
+/// each step is timed from the previous <see cref="Trainer{TBatch}.StepCompleted"/> event (the first from the
+/// start of the run, so it includes the trainer's setup and is always a warm-up step) to its own.
+/// </summary>
 internal static class TrainStepBench
 {
     public static BenchRow Run(string modelName, BenchOptions o, double peakMatmulGflops)
@@ -15,44 +22,30 @@ internal static class TrainStepBench
         var (model, flopsForward, label) = Build(modelName, o);
         using var _ = model;
         long parameters = ModuleInit.CountParameters(model);
-        using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3, weight_decay: 0.05);
-        model.train();
-
-        // A few fixed random batches outside the timing, cycled.
-        var batches = Enumerable.Range(0, 4).Select(_ => (
-            Images: randn(o.Batch, o.Channels, o.Image, o.Image),
-            Labels: randint(0, o.Classes, [o.Batch]))).ToList();
+        int totalSteps = o.Warmup + o.Steps;
+        var options = o.ToTrainerOptions(totalSteps);
+        using var data = new SyntheticImages(o, options.EffectiveMicroBatch, (long)totalSteps * options.Accumulation);
+        var spec = TrainingSpec.ForModel(model, data, loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels));
+        using var context = new LocalRunContext(seed: 0) { Task = "bench", Model = modelName, KeepProgress = false };
+        var trainer = new Trainer<ImageBatch>(spec, options, context);
 
         var times = new List<double>();
         double lastLoss = double.NaN;
         Console.WriteLine($"{label}: {parameters:N0} parameters, {o.Warmup} warm-up + {o.Steps} measured steps");
-        for (int step = 1; step <= o.Warmup + o.Steps; step++)
+        var clock = Stopwatch.StartNew();
+        var stepStart = clock.Elapsed;
+        trainer.StepCompleted += report =>
         {
-            var (images, labels) = batches[step % batches.Count];
-            var sw = Stopwatch.StartNew();
-            using (var scope = NewDisposeScope())
-            {
-                optimizer.zero_grad();
-                var logits = model.forward(images);
-                var loss = nn.functional.cross_entropy(logits, labels);
-                loss.backward();
-                optimizer.step();
-                lastLoss = loss.item<float>();
-            }
-            double seconds = sw.Elapsed.TotalSeconds;
-            if (step > o.Warmup)
+            double seconds = (clock.Elapsed - stepStart).TotalSeconds;
+            lastLoss = report.Loss;
+            if (report.Step > o.Warmup)
                 times.Add(seconds);
-            if (o.RssEvery > 0 && step % o.RssEvery == 0)
-                Console.WriteLine($"  {label} step {step,5}: RSS {ProcessMemory.RssMiB(),7:F0} MiB, step {seconds * 1e3,7:F1} ms, loss {lastLoss:F4}");
-        }
-        if (!double.IsFinite(lastLoss))
-            throw new InvalidOperationException($"{label}: the loss is not finite ({lastLoss}).");
+            if (o.RssEvery > 0 && report.Step % o.RssEvery == 0)
+                Console.WriteLine($"  {label} step {report.Step,5}: RSS {ProcessMemory.RssMiB(),7:F0} MiB, step {seconds * 1e3,7:F1} ms, loss {lastLoss:F4}");
+            stepStart = clock.Elapsed;   // the next step starts now: this handler's printing is not timed
+        };
+        trainer.Run();
 
-        foreach (var (images, labels) in batches)
-        {
-            images.Dispose();
-            labels.Dispose();
-        }
         times.Sort();
         double median = times[times.Count / 2];
         double stepFlops = 3 * flopsForward;
@@ -82,6 +75,8 @@ internal sealed record BenchRow(
     {
         Console.WriteLine($"d={o.Dim} depth={o.Depth} heads={o.Heads} image={o.Image}x{o.Image}x{o.Channels} patch={o.Patch} " +
                           $"classes={o.Classes} batch={o.Batch} threads={o.Threads} steps={o.Steps} (+{o.Warmup} warm-up), allocator {ProcessMemory.Allocator()}");
+        Console.WriteLine($"Trainer step: {o.Optimizer} lr={o.LearningRate:G4} weight decay={o.WeightDecay:G4} (matrices), grad clip={(o.GradClip > 0 ? o.GradClip.ToString("G4") : "off")}, " +
+                          $"micro-batch={o.EffectiveMicroBatch} (accumulation {o.Batch / o.EffectiveMicroBatch}).");
         Console.WriteLine("GFLOP/step: analytic matmul FLOPs, forward x3 (element-wise ops not counted); % of the best fp32 matmul rate.");
         string header = $"| {"model",-6} | {"params",10} | {"fast",-5} | {"ms/step med",11} | {"min-max ms",13} | {"samples/s",9} | {"GFLOP/step",10} | {"GFLOP/s",7} | {"% matmul",8} | {"RSS start",9} | {"RSS peak",8} | {"RSS final",9} |";
         Console.WriteLine(header);

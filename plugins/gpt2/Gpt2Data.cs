@@ -1,7 +1,6 @@
 using Crate.Core.Contract;
 using Crate.Core.Data;
 using Crate.Core.Data.Text;
-using Crate.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -111,31 +110,5 @@ public static class Gpt2Data
         long vocab = logits.shape[^1];
         return nn.functional.cross_entropy(logits.view(-1, vocab), targets.view(-1), ignore_index: -1)   // [B·T, V] vs [B·T]
             .MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>One micro-batch of token windows: inputs and next-token targets, both int64 [B, T].</summary>
-public sealed record LmBatch(Tensor X, Tensor Y);
-
-/// <summary>
-/// Training micro-batches as nanoGPT's <c>get_batch</c> (random windows of the train file), made a pure
-/// function of the trainer's position: micro-batch (epoch e, index i) draws its offsets from
-/// <c>DataRng.Derive(data-order seed, e, i)</c>, so a resumed run continues with the same windows. One
-/// nominal "epoch" is as many windows as the file has tokens.
-/// </summary>
-public sealed class LmBatches(TokenFile train, int microBatch, int blockSize, TrainingSeeds seeds) : IBatchSource<LmBatch>
-{
-    /// <inheritdoc />
-    public int MicroBatchSize => microBatch;
-
-    /// <inheritdoc />
-    public long BatchesPerEpoch => Math.Max(1, (train.Length - 1) / ((long)microBatch * blockSize));
-
-    /// <inheritdoc />
-    public LmBatch Get(DataPosition position, Device device)
-    {
-        ulong seed = DataRng.Derive((ulong)seeds.DataOrder, position.Epoch, position.Index);
-        var (x, y) = new TokenBatchSampler(train, microBatch, blockSize, seed).Next().ToTensors(device);   // [B, T], [B, T]
-        return new LmBatch(x, y);
     }
 }

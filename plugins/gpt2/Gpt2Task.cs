@@ -108,7 +108,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
         manual_seed(seeds.Init);
         using var model = Gpt2Models.Build(ctx.Model, shape);
         int evalBatch = c.GetInt(Gpt2Keys.EvalBatchSize), evalBatches = c.GetInt(Gpt2Keys.EvalBatches);
-        var spec = TrainingSpec.ForModel(model, new LmBatches(corpus.Train, options.EffectiveMicroBatch, shape.BlockSize, seeds),
+        var spec = TrainingSpec.ForModel(model, new RandomWindowBatches(corpus.Train, options.EffectiveMicroBatch, shape.BlockSize, seeds.DataOrder),
             loss: (b, _) => Gpt2Data.LanguageModelLoss(model.forward(b.X), b.Y),
             evaluate: e =>
             {

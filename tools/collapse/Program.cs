@@ -1,13 +1,15 @@
-// Trains CRATE-GPT (or GPT-2) on the shipped Moby-Dick with the gpt2 task's `small` recipe in a bare loop and
-// prints, every N steps, the validation loss and per CRATE block: the zero fraction of its ISTA output, the mean
-// cosine between the outputs of different tokens (1.00 = every token has the same representation), and
-// ‖attention output‖ / ‖block input‖. This is the measurement behind "CRATE-GPT's unigram phase" in
-// plugins/gpt2/README.md. Usage (key=value, all optional):
+// Trains CRATE-GPT (or GPT-2) on the shipped Moby-Dick with the gpt2 task's `small` recipe through the real
+// Trainer (Crate.Core.Training, run in a LocalRunContext) and prints, every N steps, the validation loss and per
+// CRATE block: the zero fraction of its ISTA output, the mean cosine between the outputs of different tokens
+// (1.00 = every token has the same representation), and ‖attention output‖ / ‖block input‖. This is the
+// measurement behind "CRATE-GPT's unigram phase" in plugins/gpt2/README.md. Usage (key=value, all optional):
 //   dotnet run -c Release --project tools/collapse -- model=crate steps=300 every=25 lr=1e-3 warmup=50 wd=0.1 threads=1 seed=0
 //   (lambda=0.1: ISTA's λ; embscale=1: factor on the N(0, 0.02) initialisation of wte and wpe)
+// The learning rate is constant after the linear warm-up; AdamW (0.9, 0.95), matrices decayed, gradient clip 1.0.
 using System.Globalization;
 using Crate.Core.Data.Text;
 using Crate.Core.Modules;
+using Crate.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,59 +18,54 @@ double Option(string key, double fallback) =>
     options.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
 string model = options.GetValueOrDefault("model", "crate");
 int steps = (int)Option("steps", 300), every = (int)Option("every", 25), warmup = (int)Option("warmup", 50);
-int batch = 16, context = 128;
+int batch = 16, context = 128, seed = (int)Option("seed", 0);
 double lr = Option("lr", 1e-3), weightDecay = Option("wd", 0.1);
 set_num_threads((int)Option("threads", 1));
 
 string root = AppContext.BaseDirectory;
 while (!Directory.Exists(Path.Combine(root, "data", "moby-dick"))) root = Path.GetDirectoryName(root) ?? throw new DirectoryNotFoundException("data/moby-dick not found above " + AppContext.BaseDirectory);
 using var corpus = TextCorpus.Open(Path.Combine(root, "data", "moby-dick"), Gpt2Tokenizer.Shared, Path.Combine(Path.GetTempPath(), "crate-collapse-cache"));
-ushort[] train = corpus.Train.ReadAll(), val = corpus.Val.ReadAll();
 
-manual_seed((long)Option("seed", 0));
+manual_seed(seed);
 var shape = new GptConfig(BlockSize: context, NLayer: 4, NHead: 4, NEmbd: 128, IstaLambda: Option("lambda", 0.1));
-nn.Module<Tensor, Tensor> net = model == "crate" ? new CrateGptModel(shape) : new Gpt2Model(shape);
+using nn.Module<Tensor, Tensor> net = model == "crate" ? new CrateGptModel(shape) : new Gpt2Model(shape);
 if (net is CrateGptModel scaled && Option("embscale", 1) != 1)
     using (no_grad())
     {
         scaled.Transformer.wte.weight!.mul_(Option("embscale", 1));
         scaled.Transformer.wpe.weight!.mul_(Option("embscale", 1));
     }
-var decayed = net.parameters().Where(p => p.dim() >= 2).ToList();
-var plain = net.parameters().Where(p => p.dim() < 2).ToList();
-var optimizer = optim.AdamW(
-[
-    new TorchSharp.Modules.AdamW.ParamGroup(decayed, lr: lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: weightDecay, amsgrad: false, maximize: false),
-    new TorchSharp.Modules.AdamW.ParamGroup(plain, lr: lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false),
-], lr, 0.9, 0.95);
 
-var order = new Random(1);
-for (int step = 1; step <= steps; step++)
+var trainOptions = new TrainerOptions
 {
-    using var scope = NewDisposeScope();
-    foreach (var group in optimizer.ParamGroups) group.LearningRate = step <= warmup ? lr * step / warmup : lr;
-    var (x, y) = Windows(train, order);
-    var loss = nn.functional.cross_entropy(net.forward(x).view(-1, shape.VocabSize), y.view(-1));   // [B·T, V] vs [B·T]
-    optimizer.zero_grad();
-    loss.backward();
-    nn.utils.clip_grad_norm_(net.parameters(), 1.0);
-    optimizer.step();
-    if (step == 1 || step % every == 0)
-        Console.WriteLine($"{step,5} train {loss.item<float>():F3} {Probe()}");
-}
+    Optimizer = OptimizerKind.AdamW, LearningRate = lr, MinLearningRate = lr, WarmupSteps = warmup,   // min = peak: constant after warm-up
+    WeightDecay = weightDecay, Beta1 = 0.9, Beta2 = 0.95, Eps = 1e-8, GradClip = 1.0,
+    BatchSize = batch, MaxSteps = steps, EvalEverySteps = steps, KeepCheckpoints = 1,                // one checkpoint, at the end
+};
+var train = new RandomWindowBatches(corpus.Train, batch, context, TrainingSeeds.From(seed).DataOrder);
+var probeWindows = new RandomWindowBatches(corpus.Val, batch, context, seed: 7);                   // 4 fixed validation batches
+var spec = TrainingSpec.ForModel(net, train,
+    loss: (b, _) => nn.functional.cross_entropy(net.forward(b.X).view(-1, shape.VocabSize), b.Y.view(-1)));   // [B·T, V] vs [B·T]
+using var run = new LocalRunContext(seed: seed) { Task = "collapse", Model = model, KeepProgress = false };
+var trainer = new Trainer<LmBatch>(spec, trainOptions, run);
+trainer.StepCompleted += report =>
+{
+    if (report.Step == 1 || report.Step % every == 0)
+        Console.WriteLine($"{report.Step,5} train {report.Loss:F3} {Probe(trainer.Device)}");
+};
+trainer.Run();
 
 // Validation loss on 4 fixed batches, and the per-block collapse measures of CRATE on the first of them.
-string Probe()
+string Probe(Device device)
 {
     using var scope = NewDisposeScope();
     using var noGrad = no_grad();
     net.eval();
-    var fixedWindows = new Random(7);
     double valLoss = 0;
     Tensor first = empty(0);
     for (int i = 0; i < 4; i++)
     {
-        var (x, y) = Windows(val, fixedWindows);
+        var (x, y) = probeWindows.Get(new DataPosition(0, i), device);                  // [B, T], [B, T]
         if (i == 0) first = x;
         valLoss += nn.functional.cross_entropy(net.forward(x).view(-1, shape.VocabSize), y.view(-1)).item<float>() / 4;
     }
@@ -83,28 +80,11 @@ string Probe()
             z = block.forward(z);                                                       // [B, T, d], ISTA output
             double zeros = (z == 0).to_type(ScalarType.Float32).mean().item<float>();
             var unit = nn.functional.normalize(z.view(-1, shape.NEmbd), dim: 1);       // [B·T, d]
-            var sample = unit[randperm(unit.shape[0])[..256]];                          // [256, d]
+            var sample = unit[randperm(unit.shape[0], device: device)[..256]];          // [256, d]
             double cosine = sample.matmul(sample.t()).mean().item<float>();
             text += $" | L{layer} zero {zeros:F2} cos {cosine:F2} attn/x {ratio:F2}";
         }
     }
     net.train();
     return text;
-}
-
-// nanoGPT's get_batch: B random windows of T tokens and their next tokens, int64 [B, T] each.
-(Tensor X, Tensor Y) Windows(ushort[] tokens, Random random)
-{
-    var x = new long[batch * context];
-    var y = new long[batch * context];
-    for (int b = 0; b < batch; b++)
-    {
-        int offset = random.Next(tokens.Length - context - 1);
-        for (int t = 0; t < context; t++)
-        {
-            x[b * context + t] = tokens[offset + t];
-            y[b * context + t] = tokens[offset + t + 1];
-        }
-    }
-    return (tensor(x).view(batch, context), tensor(y).view(batch, context));
 }

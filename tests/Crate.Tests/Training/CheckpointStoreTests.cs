@@ -8,7 +8,7 @@ public class CheckpointStoreTests
     [Fact]
     public void KeepsTheNewestAndIgnoresIncompleteFolders()
     {
-        using var ctx = new InMemoryRunContext();
+        using var ctx = new LocalRunContext();
         var store = new CheckpointStore(ctx.CheckpointDirectory, keep: 2);
         foreach (long step in new long[] { 10, 20, 30 })
             store.Write(step, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
@@ -27,7 +27,7 @@ public class CheckpointStoreTests
     [Fact]
     public void AFailedWriteLeavesThePreviousCheckpoint()
     {
-        using var ctx = new InMemoryRunContext();
+        using var ctx = new LocalRunContext();
         var store = new CheckpointStore(ctx.CheckpointDirectory, keep: 2);
         store.Write(1, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
         Assert.Throws<IOException>(() => store.Write(2, dir => throw new IOException("disk full")));
@@ -38,7 +38,7 @@ public class CheckpointStoreTests
     [Fact]
     public void ResolvingANonCheckpointNamesThePath()
     {
-        using var ctx = new InMemoryRunContext();
+        using var ctx = new LocalRunContext();
         var e = Assert.Throws<TrainerConfigException>(() => CheckpointStore.Resolve(ctx.RunDirectory));
         Assert.Contains(ctx.RunDirectory, e.Message);
         Assert.Null(CheckpointStore.FindLatest(Path.Combine(ctx.RunDirectory, "missing")));

@@ -27,7 +27,7 @@ public class TrainerTests
         // Dropout off and no masking, so only the summation order differs.
         Dictionary<string, double[]> Train(int micro)
         {
-            using var ctx = new InMemoryRunContext();
+            using var ctx = new LocalRunContext();
             var model = TinyTask.Model(5, dropout: 0);
             var data = new SyntheticClassification(32, micro, TrainingSeeds.From(5), jitter: false);
             var spec = TrainingSpec.ForModel(model, data, (b, _) => Losses.CrossEntropy(model.forward(b.X), b.Y));
@@ -52,18 +52,18 @@ public class TrainerTests
     {
         var options = Options(optimizer: optimizer) with { LearningRate = optimizer == OptimizerKind.Lion ? 0.005 : 0.05 };
 
-        using var full = new InMemoryRunContext(seed: 11);
+        using var full = new LocalRunContext(seed: 11);
         var (fullModel, fullSpec) = Task(11, 4);
         var fullResult = new Trainer<TinyBatch>(fullSpec, options, full).Run();
         Assert.Equal(15, fullResult.Steps);                                  // 40 samples / 8 per step × 3 epochs
 
-        using var first = new InMemoryRunContext(seed: 11);
+        using var first = new LocalRunContext(seed: 11);
         first.OnProgress = (p, c) => { if (p.Step == cancelAtStep) c.Cancel(); };
         var (_, firstSpec) = Task(11, 4);
         var cancelled = Assert.Throws<OperationCanceledException>(() => new Trainer<TinyBatch>(firstSpec, options, first).Run());
         Assert.Contains($"step {cancelAtStep}/15", cancelled.Message);
 
-        using var second = new InMemoryRunContext(seed: 11) { ResumeCheckpoint = first.CheckpointDirectory };
+        using var second = new LocalRunContext(seed: 11) { ResumeCheckpoint = first.CheckpointDirectory };
         var (resumedModel, resumedSpec) = Task(11, 4);                       // fresh init, overwritten by the checkpoint
         var resumedResult = new Trainer<TinyBatch>(resumedSpec, options, second).Run();
 
@@ -81,10 +81,10 @@ public class TrainerTests
     public void CancelDuringEvaluationRunsItAgainOnResume()
     {
         var options = Options();
-        using var full = new InMemoryRunContext(seed: 4);
+        using var full = new LocalRunContext(seed: 4);
         var fullResult = new Trainer<TinyBatch>(Task(4, 4).Spec, options, full).Run();
 
-        using var first = new InMemoryRunContext(seed: 4);
+        using var first = new LocalRunContext(seed: 4);
         var (model, spec) = Task(4, 4);
         int evaluations = 0;
         var cancelling = new TrainingSpec<TinyBatch>
@@ -95,7 +95,7 @@ public class TrainerTests
         Assert.Throws<OperationCanceledException>(() => new Trainer<TinyBatch>(cancelling, options, first).Run());
         Assert.Single(first.Epochs);
 
-        using var second = new InMemoryRunContext(seed: 4) { ResumeCheckpoint = first.CheckpointDirectory };
+        using var second = new LocalRunContext(seed: 4) { ResumeCheckpoint = first.CheckpointDirectory };
         var resumed = new Trainer<TinyBatch>(Task(4, 4).Spec, options, second).Run();
         Assert.Equal(fullResult.Rows.Select(r => r.Metrics["val_loss"]), resumed.Rows.Select(r => r.Metrics["val_loss"]));
         Assert.Equal(fullResult.Rows.Select(r => r.Metrics["train_loss"]), resumed.Rows.Select(r => r.Metrics["train_loss"]));
@@ -104,7 +104,7 @@ public class TrainerTests
     [Fact]
     public void NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint()
     {
-        using var ctx = new InMemoryRunContext(seed: 2);
+        using var ctx = new LocalRunContext(seed: 2);
         var (model, spec) = Task(2, 4);
         var poisoned = new TrainingSpec<TinyBatch>
         {
@@ -129,7 +129,7 @@ public class TrainerTests
     [Fact]
     public void NonFiniteGradientNormStopsTheRun()
     {
-        using var ctx = new InMemoryRunContext(seed: 2);
+        using var ctx = new LocalRunContext(seed: 2);
         var (model, spec) = Task(2, 4);
         var poisoned = new TrainingSpec<TinyBatch>
         {
@@ -145,7 +145,7 @@ public class TrainerTests
     [Fact]
     public void LiveTensorCountStaysFlatOverManySteps()
     {
-        using var ctx = new InMemoryRunContext(seed: 3);
+        using var ctx = new LocalRunContext(seed: 3);
         var (_, spec) = Task(3, 4, samples: 80);
         var trainer = new Trainer<TinyBatch>(spec, Options(epochs: 4), ctx);    // 40 steps, 4 evaluations and checkpoints
         var live = new Dictionary<long, long>();
@@ -159,7 +159,7 @@ public class TrainerTests
     [Fact]
     public void ReportsProgressEveryStepAndARowPerEpoch()
     {
-        using var ctx = new InMemoryRunContext(seed: 9);
+        using var ctx = new LocalRunContext(seed: 9);
         var (_, spec) = Task(9, 4);
         var result = new Trainer<TinyBatch>(spec, Options() with { BestMetric = "val_loss", HigherIsBetter = false }, ctx).Run();
         Assert.Equal(Enumerable.Range(1, 15).Select(i => (long)i), ctx.Progress.Select(p => p.Step));
@@ -181,7 +181,7 @@ public class TrainerTests
     [Fact]
     public void AFinishedRunResumesToTheSameResultWithoutTraining()
     {
-        using var ctx = new InMemoryRunContext(seed: 6);
+        using var ctx = new LocalRunContext(seed: 6);
         var first = new Trainer<TinyBatch>(Task(6, 4).Spec, Options(epochs: 1), ctx).Run();
         ctx.ResumeCheckpoint = ctx.CheckpointDirectory;
         var (model, spec) = Task(6, 4);
@@ -194,7 +194,7 @@ public class TrainerTests
     [Fact]
     public void AFreshRunRefusesToOverwriteExistingCheckpoints()
     {
-        using var ctx = new InMemoryRunContext(seed: 6);
+        using var ctx = new LocalRunContext(seed: 6);
         new Trainer<TinyBatch>(Task(6, 4).Spec, Options(epochs: 1), ctx).Run();
         var e = Assert.Throws<TrainerConfigException>(() => new Trainer<TinyBatch>(Task(6, 4).Spec, Options(epochs: 1), ctx).Run());
         Assert.Contains("no resume was asked for", e.Message);
@@ -203,7 +203,7 @@ public class TrainerTests
     [Fact]
     public void ResumingWithAnotherRecipeIsRefused()
     {
-        using var ctx = new InMemoryRunContext(seed: 6);
+        using var ctx = new LocalRunContext(seed: 6);
         new Trainer<TinyBatch>(Task(6, 4).Spec, Options(epochs: 1), ctx).Run();
         ctx.ResumeCheckpoint = ctx.CheckpointDirectory;
         var e = Assert.Throws<TrainerConfigException>(() =>
@@ -214,7 +214,7 @@ public class TrainerTests
     [Fact]
     public void AfterStepHookUpdatesAFrozenEmaTeacherThatIsCheckpointed()
     {
-        using var ctx = new InMemoryRunContext(seed: 8);
+        using var ctx = new LocalRunContext(seed: 8);
         var (student, spec) = Task(8, 4);
         var teacher = TinyTask.Model(8);
         var withTeacher = new TrainingSpec<TinyBatch>

@@ -2,7 +2,7 @@ using Crate.Core.Contract;
 using Crate.Core.Data;
 using Crate.Plugins.Gpt2;
 using Crate.Tests.Data;
-using Crate.Tests.Training;
+using Crate.Core.Training;
 
 namespace Crate.Tests.Plugins.Gpt2;
 
@@ -101,7 +101,7 @@ public sealed class Gpt2BadInputTests : IDisposable
     {
         string dir = Tokens("run", TokenBytes.Of(Enumerable.Range(0, 400)), TokenBytes.Of(Enumerable.Range(0, 40)));
         var config = Config("tokens", dir, blockSize: "64");
-        using var ctx = new InMemoryRunContext(Path.Combine(_dir.Path, "out", "gpt2", "crate", "seed0-x"), 0, config) { Task = "gpt2", Model = "crate" };
+        using var ctx = new LocalRunContext(Path.Combine(_dir.Path, "out", "gpt2", "crate", "seed0-x"), 0, config) { Task = "gpt2", Model = "crate" };
         var e = Assert.Throws<DatasetException>(() => _task.Run(ctx));
         Assert.Equal(DataErrorKind.ContextTooLong, e.Kind);
         Assert.Contains(Path.Combine(dir, "val.bin"), e.Message);

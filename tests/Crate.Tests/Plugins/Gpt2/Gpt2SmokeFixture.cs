@@ -1,7 +1,7 @@
 using Crate.Core.Contract;
 using Crate.Plugins.Gpt2;
 using Crate.Tests.Data;
-using Crate.Tests.Training;
+using Crate.Core.Training;
 
 namespace Crate.Tests.Plugins.Gpt2;
 
@@ -24,9 +24,9 @@ public sealed class Gpt2SmokeFixture : IDisposable
     /// <summary>The results folder of both runs.</summary>
     public string Out { get; }
 
-    public (InMemoryRunContext Context, RunResult Result) Crate { get; }
+    public (LocalRunContext Context, RunResult Result) Crate { get; }
 
-    public (InMemoryRunContext Context, RunResult Result) Gpt2 { get; }
+    public (LocalRunContext Context, RunResult Result) Gpt2 { get; }
 
     /// <summary>The smoke preset for <paramref name="model"/>, reading the repository's data/moby-dick through data.path.</summary>
     public ResolvedConfig SmokeConfig(string model, params (string Key, string Value)[] changes) =>
@@ -35,10 +35,10 @@ public sealed class Gpt2SmokeFixture : IDisposable
              .. changes.Select(c => KeyValuePair.Create(c.Key, c.Value))]);
 
     /// <summary>A context for <paramref name="model"/> in <see cref="Out"/> with the host's folder layout.</summary>
-    public InMemoryRunContext Context(string model, ResolvedConfig config, string run = "seed0-test") =>
+    public LocalRunContext Context(string model, ResolvedConfig config, string run = "seed0-test") =>
         new(Path.Combine(Out, "gpt2", model, run), seed: 0, config) { Task = "gpt2", Model = model };
 
-    private (InMemoryRunContext, RunResult) Train(string model)
+    private (LocalRunContext, RunResult) Train(string model)
     {
         var ctx = Context(model, SmokeConfig(model));
         return (ctx, Task.Run(ctx));

@@ -3,7 +3,7 @@ using Crate.Core.Interop;
 using Crate.Core.Modules;
 using Crate.Core.WhiteBox;
 using Crate.Plugins.Vit;
-using Crate.Tests.Training;
+using Crate.Core.Training;
 using TorchSharp;
 using static Crate.Tests.Plugins.Vit.VitTestSupport;
 using static TorchSharp.torch;
@@ -16,9 +16,9 @@ namespace Crate.Tests.Plugins.Vit;
 /// </summary>
 public class VitRunTests
 {
-    private static (RunResult Result, InMemoryRunContext Context) SmokeRun(string model, params (string Key, string Value)[] sets)
+    private static (RunResult Result, LocalRunContext Context) SmokeRun(string model, params (string Key, string Value)[] sets)
     {
-        var inner = new InMemoryRunContext(seed: 3, config: Config("smoke", model, sets)) { Task = "vit", Model = model };
+        var inner = new LocalRunContext(seed: 3, config: Config("smoke", model, sets)) { Task = "vit", Model = model };
         return (TheTask.Run(new ShippedDataRunContext(inner)), inner);
     }
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Crate.Core.Contract;
 using Crate.Plugins.Vit;
 using Crate.Tests.Data;
-using Crate.Tests.Training;
+using Crate.Core.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -38,7 +38,7 @@ internal static class VitTestSupport
 }
 
 /// <summary>An in-memory run context whose datasets are the repository's shipped data.</summary>
-internal sealed class ShippedDataRunContext(InMemoryRunContext inner) : DelegatingRunContext(inner)
+internal sealed class ShippedDataRunContext(LocalRunContext inner) : DelegatingRunContext(inner)
 {
     public override string DataDirectory(string name) => name == "fashion-mnist" ? VitTestSupport.FashionMnist : base.DataDirectory(name);
 }
