@@ -102,6 +102,11 @@ public class BertWordPieceTokenizerTests
         Assert.StartsWith(path, e.Message);
         Assert.Contains("[CLS] [MASK]", e.Message);
         Assert.DoesNotContain("[PAD]", e.Message);
+
+        File.WriteAllText(path, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n[UNK]\n");
+        e = Assert.Throws<DatasetException>(() => BertWordPieceTokenizer.Load(path));
+        Assert.Equal(DataErrorKind.Corrupt, e.Kind);
+        Assert.Contains("line 7: token '[UNK]' repeats line 2", e.Message);
     }
 
     [Fact]

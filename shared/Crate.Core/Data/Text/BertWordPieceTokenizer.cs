@@ -47,12 +47,13 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
         ClsId = ids[ClsToken];
         SepId = ids[SepToken];
         MaskId = ids[MaskToken];
+        SpecialIds = new HashSet<int> { PadId, UnkId, ClsId, SepId, MaskId };
     }
 
     /// <summary>
     /// Loads <paramref name="vocabPath"/> (<c>vocab.txt</c> or <c>vocab.txt.gz</c>). Errors are
     /// <see cref="DatasetException"/>s naming the file: missing file, broken gzip, not UTF-8, empty, a missing
-    /// special token (all missing ones are listed).
+    /// special token (all missing ones are listed), a token on two lines.
     /// </summary>
     public static BertWordPieceTokenizer Load(string vocabPath, bool lowerCase = true)
     {
@@ -63,7 +64,9 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
         for (int i = 0; i < tokens.Length; i++) tokens[i] = tokens[i].TrimEnd('\r');
 
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i);
+        for (int i = 0; i < tokens.Length; i++)
+            if (!ids.TryAdd(tokens[i], i))
+                throw new DatasetException(path, DataErrorKind.Corrupt, $"line {i + 1}: token '{tokens[i]}' repeats line {ids[tokens[i]] + 1}");
         string[] missing = Specials.Where(s => !ids.ContainsKey(s)).ToArray();
         if (missing.Length > 0)
             throw new DatasetException(path, DataErrorKind.Missing,
@@ -123,12 +126,12 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
     public int MaskId { get; }
 
     /// <summary>The ids of the five special tokens ([PAD] [UNK] [CLS] [SEP] [MASK]).</summary>
-    public IReadOnlySet<int> SpecialIds => new HashSet<int> { PadId, UnkId, ClsId, SepId, MaskId };
+    public IReadOnlySet<int> SpecialIds { get; }
 
     /// <summary>The token text of <paramref name="id"/> (its vocabulary line).</summary>
     public string TokenOf(int id) => _tokens[id];
 
-    /// <summary>The id of the vocabulary line <paramref name="token"/> (the first one if repeated), or null.</summary>
+    /// <summary>The id of the vocabulary line <paramref name="token"/>, or null.</summary>
     public int? IdOf(string token) => _ids.TryGetValue(token, out int id) ? id : null;
 
     /// <summary>Encodes <paramref name="text"/> into WordPiece ids, without [CLS] and [SEP].</summary>

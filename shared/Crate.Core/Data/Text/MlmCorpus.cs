@@ -9,7 +9,7 @@ public sealed record PackedSequence(int Document, int[] Ids);
 /// one document), and the documents are split into train and validation <b>by document</b>:
 /// the excluded documents (e.g. <see cref="SotuPartySplit.ReservedDocumentIds"/>) are dropped first; the
 /// rest are shuffled by <see cref="DataRng"/>(<c>seed</c>) (Fisher-Yates) and the first
-/// <c>round(validationFraction * n)</c> of them (at least one when <c>validationFraction</c> &gt; 0) are
+/// <c>round(validationFraction * n)</c> of them (at least one when <c>validationFraction</c> &gt; 0, at most n - 1) are
 /// validation. Sequences keep document order inside each split.
 /// </summary>
 public sealed class MlmCorpus
@@ -63,7 +63,7 @@ public sealed class MlmCorpus
             throw new ArgumentException($"a split by document needs at least 2 documents, {kept.Length} remain after excluding {excludedIds.Count}" +
                 " (split one long text first, e.g. TextDocuments.ReadChapters)", nameof(documents));
 
-        int valCount = validationFraction > 0 ? Math.Max(1, (int)Math.Round(validationFraction * kept.Length)) : 0;
+        int valCount = validationFraction > 0 ? Math.Clamp((int)Math.Round(validationFraction * kept.Length), 1, kept.Length - 1) : 0;
         int[] order = (int[])kept.Clone();
         new DataRng(seed).Shuffle(order.AsSpan());
         var valSet = order.Take(valCount).ToHashSet();

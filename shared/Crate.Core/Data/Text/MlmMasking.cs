@@ -25,7 +25,7 @@ public static class MlmMasking
         for (int i = 0; i < ids.Length; i++)
         {
             int id = ids[i];
-            if (IsSpecial(id, tokenizer) || rng.NextDouble() >= maskProbability) continue;
+            if (tokenizer.SpecialIds.Contains(id) || rng.NextDouble() >= maskProbability) continue;
             labels[i] = id;
             double r = rng.NextDouble();
             if (r < 0.8) inputs[i] = tokenizer.MaskId;
@@ -33,7 +33,4 @@ public static class MlmMasking
         }
         return (inputs, labels);
     }
-
-    private static bool IsSpecial(int id, BertWordPieceTokenizer t) =>
-        id == t.PadId || id == t.UnkId || id == t.ClsId || id == t.SepId || id == t.MaskId;
 }
