@@ -76,6 +76,21 @@ public class BertWordPieceTokenizerTests
     }
 
     [Fact]
+    public void Feeds_the_text_corpus_with_sep_after_each_document()
+    {
+        using var dir = new TempDir();
+        string text = string.Join("\n\n", Enumerable.Range(0, 20).Select(k => $"Paragraph {k} begins here,\nand ends on this line.")) + "\n";
+        File.WriteAllText(dir.File("book.txt"), text);
+        using TokenCorpus corpus = TextCorpus.Open(dir.File("book.txt"), Bert, dir.File("cache"));
+        int[] all = [.. corpus.Train.ReadAll().Concat(corpus.Val.ReadAll()).Select(i => (int)i)];
+        Assert.Equal([.. Bert.Encode(text), 102], all);          // the cut is at a paragraph start, so nothing changes
+        Assert.Equal("paragraph", corpus.Info!.Split.Kind);
+        // 11 tokens a paragraph + [SEP] = 221; the 90% point floor(198.9) = token 198 starts paragraph 18.
+        Assert.Equal(11, Bert.Encode("Paragraph 7 begins here,\nand ends on this line.").Length);
+        Assert.StartsWith("paragraph 18 begins", Bert.Decode(corpus.Val.ReadAll().Select(i => (int)i)));
+    }
+
+    [Fact]
     public void Plain_and_gzipped_vocabularies_load_alike()
     {
         using var dir = new TempDir();
