@@ -27,6 +27,10 @@ public sealed class MlmMasking
     /// <summary>The label of positions that are not predicted (<c>ignore_index</c> of the cross-entropy).</summary>
     public const long IgnoreIndex = -100;
 
+    /// <summary>BERT's masker for a WordPiece vocabulary: its [MASK] id, its size, and its special ids ([PAD], [UNK], [CLS], [SEP], [MASK]) never selected.</summary>
+    public static MlmMasking For(BertWordPieceTokenizer tokenizer, double mlmProbability = 0.15) =>
+        new(tokenizer.MaskId, tokenizer.VocabSize, tokenizer.SpecialIds.Select(id => (long)id), mlmProbability);
+
     private readonly long[] _specialIds;
 
     /// <summary>
