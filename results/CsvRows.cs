@@ -6,7 +6,8 @@ namespace Crate.Results;
 /// One row of the summary CSV. Column order (stable; new columns are only ever appended):
 /// task, preset, metric, unit, higher_is_better, crate_model, crate_mean, crate_std, crate_n,
 /// baseline_model, baseline_mean, baseline_std, baseline_n, difference, paper_crate, paper_baseline,
-/// paper_crate_config, paper_baseline_config, note. Empty fields are missing values.
+/// paper_crate_config, paper_baseline_config, note, difference_ci95_low, difference_ci95_high (Welch's 95 %
+/// interval of the difference; empty with fewer than two seeds on a side). Empty fields are missing values.
 /// </summary>
 [CsvRecord]
 public sealed partial class SummaryCsvRow
@@ -30,6 +31,8 @@ public sealed partial class SummaryCsvRow
     [CsvColumn("paper_crate_config")] public string PaperCrateConfig { get; set; } = "";
     [CsvColumn("paper_baseline_config")] public string PaperBaselineConfig { get; set; } = "";
     [CsvColumn("note")] public string Note { get; set; } = "";
+    [CsvColumn("difference_ci95_low")] public double? DifferenceLow { get; set; }
+    [CsvColumn("difference_ci95_high")] public double? DifferenceHigh { get; set; }
 
     /// <summary>The CSV form of a summary row.</summary>
     public static SummaryCsvRow From(SummaryRow row) => new()
@@ -40,6 +43,7 @@ public sealed partial class SummaryCsvRow
         BaselineN = row.Baseline?.N ?? 0, Difference = row.Difference, PaperCrate = row.PaperCrate,
         PaperBaseline = row.PaperBaseline, PaperCrateConfig = row.PaperCrateConfig,
         PaperBaselineConfig = row.PaperBaselineConfig, Note = row.Note,
+        DifferenceLow = row.DifferenceInterval?.Low, DifferenceHigh = row.DifferenceInterval?.High,
     };
 }
 

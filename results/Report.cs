@@ -19,7 +19,8 @@ public sealed record Aggregate(double Mean, double? Std, int N)
 
 /// <summary>
 /// One metric of one (task, preset, CRATE model, baseline model) over the finished seeds of each side,
-/// with the paper's values beside it. <see cref="Difference"/> is CRATE − baseline of the means.
+/// with the paper's values beside it. <see cref="Difference"/> is CRATE − baseline of the means and
+/// <see cref="DifferenceInterval"/> its 95 % Welch interval (null with fewer than two seeds on a side).
 /// <see cref="HigherIsBetter"/> and <see cref="Description"/> come from the plugin's metric list; a metric
 /// the plugin did not describe has null and empty.
 /// </summary>
@@ -39,12 +40,12 @@ public sealed record SummaryRow(
     double? PaperBaseline,
     string PaperCrateConfig,
     string PaperBaselineConfig,
-    string Note);
+    string Note,
+    WelchInterval? DifferenceInterval = null);
 
 /// <summary>One metric value of a run, with its unit.</summary>
 public sealed record MetricValue(string Name, string Unit, double Value);
 
-/// <summary>One run for the per-run table, with its metrics in report order.</summary>
 /// <summary>One value of one metric at one evaluation of one run (<see cref="Report.Curves"/>).</summary>
 public sealed record CurvePoint(
     string RunKey,
@@ -59,7 +60,7 @@ public sealed record CurvePoint(
     string Metric,
     double Value);
 
-/// <summary>One run of the per-run report.</summary>
+/// <summary>One run for the per-run table, with its metrics in report order.</summary>
 public sealed record RunRow(
     string RunKey,
     string Task,
@@ -160,7 +161,8 @@ public static class Report
                 crate, crateAggregate, baseline, baselineAggregate,
                 crateAggregate is not null && baselineAggregate is not null ? crateAggregate.Mean - baselineAggregate.Mean : null,
                 paperCrate?.Value, paperBaseline?.Value, paperCrate?.Config ?? "", paperBaseline?.Config ?? "",
-                Join(Note(paperCrate, paperBaseline, ours), Pooled(crateRuns, baselineRuns)));
+                Join(Note(paperCrate, paperBaseline, ours), Pooled(crateRuns, baselineRuns)),
+                crateAggregate is not null && baselineAggregate is not null ? WelchInterval.Of(crateAggregate, baselineAggregate) : null);
         }
     }
 

@@ -113,14 +113,14 @@ public static class ReportWriter
         writer.WriteLine();
         writer.WriteLine($"### Preset `{preset}`: {Name(crate)} vs {Name(baseline)}");
         writer.WriteLine();
-        writer.WriteLine($"| metric | CRATE ({Name(crate)}) | baseline ({Name(baseline)}) | Δ | paper CRATE | paper baseline | note |");
-        writer.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        writer.WriteLine($"| metric | CRATE ({Name(crate)}) | baseline ({Name(baseline)}) | Δ | Δ 95 % CI (Welch) | paper CRATE | paper baseline | note |");
+        writer.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var row in rows)
         {
             var metric = row.Metric + (row.Unit.Length > 0 || row.HigherIsBetter is not null
                 ? " (" + string.Join(", ", new[] { row.Unit, Arrow(row.HigherIsBetter) }.Where(s => s.Length > 0)) + ")" : "");
             writer.WriteLine($"| {Cell(metric)} | {Aggregate(row.Crate, row.Unit)} | {Aggregate(row.Baseline, row.Unit)} | " +
-                             $"{Signed(row.Difference, row.Unit)} | {Value(row.PaperCrate, row.Unit)} | " +
+                             $"{Signed(row.Difference, row.Unit)} | {Interval(row, row.Unit)} | {Value(row.PaperCrate, row.Unit)} | " +
                              $"{Value(row.PaperBaseline, row.Unit)} | {Cell(row.Note)} |");
         }
     }
@@ -176,6 +176,12 @@ public static class ReportWriter
         : value.ToString("F4", Invariant);
 
     private static string Value(double? value, string unit) => value is { } v ? Number(v, unit) : "–";
+
+    /// <summary>"[low, high]" of Δ; "n = 1: none" when a side has a single seed (no spread, so no interval exists).</summary>
+    private static string Interval(SummaryRow row, string unit) =>
+        row.DifferenceInterval is { } ci ? $"[{Signed(ci.Low, unit)}, {Signed(ci.High, unit)}]"
+        : row.Difference is null ? "–"
+        : "n = 1: none";
 
     private static string Signed(double? value, string unit) =>
         value is { } v ? (v >= 0 ? "+" : "") + Number(v, unit) : "–";
