@@ -37,8 +37,8 @@ public static class VitKeys
         "threads that decode and augment one batch", 1, 64);
 
     /// <summary><c>data.prefetch</c>.</summary>
-    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", false,
-        "prepare batches ahead on a loader thread (off: on the training thread; see LoaderBatchSource for the TorchSharp hazard)");
+    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", true,
+        "prepare batches ahead on loader threads into reused buffers (off: on the training thread)");
 
     /// <summary><c>model.size</c>.</summary>
     public static readonly ConfigKey<string> Size = Key.Choice("model.size", "custom",
