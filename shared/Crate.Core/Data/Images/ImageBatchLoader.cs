@@ -192,6 +192,12 @@ public sealed class ImageBatchLoader
             }
             return;
         }
+        FillInParallel(buffer, count, stop);
+    }
+
+    // A method of its own: the lambda's closure is allocated on entry to the method that declares what it captures.
+    private void FillInParallel(ImageBatchBuffer buffer, int count, CancellationToken stop)
+    {
         try
         {
             Parallel.For(1, count, new ParallelOptions { MaxDegreeOfParallelism = _options.Workers, CancellationToken = stop },
