@@ -60,4 +60,28 @@ public class VitBatchPinTests
         Assert.Equal(expected, Digests(prefetch: false));
         Assert.Equal(expected, Digests(prefetch: true));
     }
+
+    [Fact]
+    public void The_vit_training_source_allocates_nothing_per_batch_on_its_loader_thread()
+    {
+        var config = Config("smoke", "crate");
+        var data = ImageData.Load(config, FashionMnist, VisionShape.From(config, "crate"));   // a 512-image subset, crop, flip
+        var loader = new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions { BatchSize = 64, DropLast = true, Seed = 5 });
+        var bytes = new long[64];
+        int calls = 0;
+        using var source = new ImageBatchSource(loader, prefetch: true, _ =>
+        {
+            int k = Interlocked.Increment(ref calls) - 1;
+            if (k < bytes.Length) bytes[k] = GC.GetAllocatedBytesForCurrentThread();
+        });
+        int warm = Volatile.Read(ref calls);                         // the constructor filled the ring: buffers and scratch exist
+        for (int i = 0; i < 24; i++)                                 // 3 epochs of 8 batches
+        {
+            using var scope = NewDisposeScope();
+            source.Get(new DataPosition(i / 8, i % 8), CPU);
+        }
+        int recorded = Math.Min(Volatile.Read(ref calls), bytes.Length);
+        Assert.True(recorded >= 24);
+        Assert.All(Enumerable.Range(warm, recorded - warm), k => Assert.Equal(0L, bytes[k] - bytes[k - 1]));
+    }
 }

@@ -15,17 +15,17 @@ public sealed record GaussianBlur(double Probability, double MinSigma = 0.1, dou
     /// <inheritdoc/>
     public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch)
     {
+        // Taken before the coin and sized for the largest σ, so a rarely applied blur finds them already there.
+        float[] kernel = scratch.Floats(0, 2 * (int)Math.Ceiling(3 * Math.Max(MinSigma, MaxSigma)) + 1);
+        float[] rows = scratch.Floats(1, image.Height * image.Width);   // [H, W] after the horizontal pass
         if (rng.NextDouble() >= Probability) return image;
         double sigma = rng.Uniform(MinSigma, MaxSigma);
         int radius = (int)Math.Ceiling(3 * sigma);
-        // Sized for the largest σ, so the arrays are reused whatever σ is drawn.
-        float[] kernel = scratch.Floats(0, 2 * (int)Math.Ceiling(3 * Math.Max(MinSigma, MaxSigma)) + 1);
         double total = 0;
         for (int x = -radius; x <= radius; x++) total += Math.Exp(-x * x / (2 * sigma * sigma));
         for (int x = -radius; x <= radius; x++) kernel[x + radius] = (float)(Math.Exp(-x * x / (2 * sigma * sigma)) / total);
 
         int h = image.Height, w = image.Width;
-        float[] rows = scratch.Floats(1, h * w);   // [H, W] after the horizontal pass
         for (int c = 0; c < image.Channels; c++)
         {
             Span<byte> plane = image.Plane(c);
