@@ -1,3 +1,4 @@
+using Crate.Core.Data;
 using Crate.Core.Data.Images;
 using Crate.Core.Data.Images.Transforms;
 using Crate.Core.Training;
@@ -144,5 +145,30 @@ public class PrefetchingLoaderTests
             x = (x * x).add(x, alpha: 2.0).div(3.0);
             return x.sum().ToDouble() + batch.Labels.sum().ToInt64();
         }
+    }
+
+    [Fact]
+    public void A_decode_error_on_a_loader_thread_reaches_the_batch_that_needs_it()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "c"));
+        for (int i = 0; i < 6; i++) File.WriteAllBytes(Path.Combine(dir.Path, "c", $"{i}.png"), DataTestFiles.SolidPng(4, 4, 9, 9, 9));
+        string bad = Path.Combine(dir.Path, "c", "3.png");
+        byte[] png = File.ReadAllBytes(bad);
+        png[^20] ^= 0xFF;
+        File.WriteAllBytes(bad, png);
+        var loader = new ImageBatchLoader(ImageFolderDataset.Open(dir.Path, 3, ImageFolderCheck.Header), ImagePipeline.Plain(ImageStats.ImageNet, 3),
+            new ImageLoaderOptions { BatchSize = 2, Shuffle = false, DropLast = true });
+        using var source = new ImageBatchSource(loader);
+        using var scope = NewDisposeScope();
+
+        Assert.Equal([2L, 3, 4, 4], source.Get(new DataPosition(0, 0), CPU).Images.shape);   // images 0, 1
+        var e = Assert.Throws<DatasetException>(() => source.Get(new DataPosition(0, 1), CPU));   // images 2, 3
+        Assert.Equal(bad, e.FilePath);
+        // The next request starts the threads afresh: images 4, 5 (pixel 9 normalised with ImageNet's red mean and std).
+        ViewBatch after = source.Get(new DataPosition(0, 2), CPU);
+        Assert.Equal([2L, 3, 4, 4], after.Images.shape);
+        Assert.Equal((9 / 255f - 0.485f) / 0.229f, after.Images[1, 0, 3, 3].item<float>(), 5);
+        Assert.Equal(1, source.Restarts);
     }
 }
