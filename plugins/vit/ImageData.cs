@@ -114,4 +114,7 @@ public sealed class IndexedSubset(IImageDataset source, int[] indices) : IImageD
 
     /// <inheritdoc/>
     public ByteImage GetImage(int index) => source.GetImage(indices[index]);
+
+    /// <inheritdoc/>
+    public ByteImage GetImage(int index, ImageScratch scratch) => source.GetImage(indices[index], scratch);
 }

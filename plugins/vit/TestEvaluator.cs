@@ -9,30 +9,14 @@ namespace Crate.Plugins.Vit;
 /// <summary>
 /// Classification metrics on a whole split, in dataset order:
 /// <c>top1</c> and (with more than 5 classes) <c>top5</c> in %, <c>loss</c> (plain cross-entropy, nats),
-/// <c>correct</c> and <c>total</c>. Batches are prepared on the calling thread unless <paramref name="prefetch"/>
-/// (see <see cref="LoaderBatchSource"/> for why that is the default).
+/// <c>correct</c> and <c>total</c>. With <paramref name="prefetch"/> each evaluation reads the split through a
+/// prefetching <see cref="ImageBatchSource"/> (allocation-free loader threads, stopped when it ends); without
+/// it the batches are prepared on the calling thread.
 /// </summary>
-public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers, bool prefetch = false)
+public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers, bool prefetch = true)
 {
     private readonly ImageBatchLoader _loader = new(data, pipeline,
         new ImageLoaderOptions { BatchSize = batchSize, Shuffle = false, Prefetch = 2, Workers = workers });
-
-    private IEnumerable<ImageBatch> Batches(CancellationToken cancellation)
-    {
-        _loader.Position = new LoaderPosition(0, 0);
-        if (prefetch)
-        {
-            foreach (var batch in _loader.ReadEpoch(cancellation)) yield return batch;
-            yield break;
-        }
-        for (var at = new LoaderPosition(0, 0); at.Epoch == 0;)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            var batch = _loader.PrepareBatch(at);
-            yield return batch;
-            at = batch.Next;
-        }
-    }
 
     /// <summary>Images evaluated.</summary>
     public int Count => data.Count;
@@ -51,10 +35,13 @@ public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, in
         try
         {
             using var noGrad = no_grad();
-            foreach (var batch in Batches(cancellation))
+            using var batches = new ImageBatchSource(_loader, prefetch);
+            for (int i = 0; i < batches.BatchesPerEpoch; i++)
             {
+                cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var (images, labels) = batch.ToTensors(device);                     // [B, C, H, W], [B]
+                var batch = batches.Get(new DataPosition(0, i), device);
+                var (images, labels) = (batch.Images, batch.Labels);                // [B, C, H, W], [B]
                 var logits = model.forward(images);                                 // [B, classes]
                 lossSum += Losses.CrossEntropy(logits, labels).ToDouble() * batch.Count;
                 correct += logits.argmax(-1).eq(labels).sum().ToInt64();

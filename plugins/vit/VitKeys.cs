@@ -34,11 +34,11 @@ public static class VitKeys
         "training augmentation: probability of a horizontal flip (0: off)", 0, 1);
     /// <summary><c>data.workers</c>.</summary>
     public static readonly ConfigKey<long> Workers = Key.Int("data.workers", 1,
-        "threads that decode and augment one batch", 1, 64);
+        "loader threads (prefetching: each prepares whole batches ahead; otherwise they share the samples of one batch)", 1, 64);
 
     /// <summary><c>data.prefetch</c>.</summary>
-    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", false,
-        "prepare batches ahead on a loader thread (off: on the training thread; see LoaderBatchSource for the TorchSharp hazard)");
+    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", true,
+        "prepare batches ahead on loader threads into reused buffers (off: on the training thread)");
 
     /// <summary><c>model.size</c>.</summary>
     public static readonly ConfigKey<string> Size = Key.Choice("model.size", "custom",

@@ -114,7 +114,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         ctx.Logger.LogInformation("{Model}: {Shape}, {Parameters:N0} parameters; {Train} training and {Test} test images of {Dataset} from {Dir}",
             ctx.Model, shape, parameters, data.Train.Count, data.Test.Count, data.Name, dataDir);
 
-        using var batches = new LoaderBatchSource(new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions
+        using var batches = new ImageBatchSource(new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions
         {
             BatchSize = options.EffectiveMicroBatch, Shuffle = true, DropLast = true, Seed = (ulong)seeds.DataOrder, Workers = workers,
         }), prefetch);
@@ -123,7 +123,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         var spec = TrainingSpec.ForModel(model, batches,
             loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing),
             evaluate: e => test.Evaluate(model, e.Device, e.Cancellation));
-        var result = new Trainer<LabeledImages>(spec, options, ctx).Run();
+        var result = new Trainer<ViewBatch>(spec, options, ctx).Run();
 
         var final = result.FinalMetrics;
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
@@ -175,7 +175,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
             for (int start = 0; start < subset.Count; start += 128)
             {
                 using var scope = NewDisposeScope();
-                var batch = loader.PrepareBatch(new LoaderPosition(0, start));          // on this thread (see LoaderBatchSource)
+                var batch = loader.PrepareBatch(new LoaderPosition(0, start));          // on this thread, no loader thread
                 WhiteBoxProbe.Add(accumulator, model, batch.ViewTensor(0, device));   // [B, C, H, W]
             }
             return accumulator.Rows(name).ToList();

@@ -68,6 +68,14 @@ public sealed class ImageDataset : IImageDataset
     /// <inheritdoc/>
     public ByteImage GetImage(int index) => new(Channels, Height, Width, ImageSpan(index).ToArray());
 
+    /// <inheritdoc/>
+    public ByteImage GetImage(int index, ImageScratch scratch)
+    {
+        ByteImage image = scratch.Rent(Channels, Height, Width);
+        ImageSpan(index).CopyTo(image.Data);
+        return image;
+    }
+
     /// <summary>Number of samples of each class, indexed by label.</summary>
     public int[] ClassCounts()
     {

@@ -12,7 +12,10 @@ public sealed class ImagePipeline
     {
         Steps = steps;
         Stats = stats;
+        _steps = [.. steps];
     }
+
+    private readonly IImageTransform[] _steps;   // indexed in the per-sample path (no enumerator)
 
     /// <summary>The uint8 steps in order.</summary>
     public IReadOnlyList<IImageTransform> Steps { get; }
@@ -57,9 +60,12 @@ public sealed class ImagePipeline
         new([new ToChannels(channels)], stats.ForChannels(channels));
 
     /// <summary>Runs the uint8 steps.</summary>
-    public ByteImage Transform(ByteImage image, DataRng rng)
+    public ByteImage Transform(ByteImage image, DataRng rng) => Transform(image, rng, new ImageScratch());
+
+    /// <summary>Runs the uint8 steps with working memory from <paramref name="scratch"/> (allocation-free for the built-in steps).</summary>
+    public ByteImage Transform(ByteImage image, DataRng rng, ImageScratch scratch)
     {
-        foreach (IImageTransform step in Steps) image = step.Apply(image, rng);
+        for (int i = 0; i < _steps.Length; i++) image = _steps[i].Apply(image, rng, scratch);
         return image;
     }
 
@@ -75,13 +81,15 @@ public sealed class ImagePipeline
     /// <summary>Writes <c>(pixel / 255 - mean[c]) / std[c]</c> of <paramref name="image"/> into <paramref name="destination"/> ([C, H, W]).</summary>
     public void Normalize(ByteImage image, Span<float> destination)
     {
-        ImageStats stats = Stats.ForChannels(image.Channels);
         int plane = image.Height * image.Width;
         if (destination.Length != image.Data.Length)
             throw new ArgumentException($"destination holds {destination.Length} floats, the image {image.Data.Length}");
+        if (Stats.Std.Length != Stats.Channels || (Stats.Channels != 1 && Stats.Channels != image.Channels))
+            Stats.ForChannels(image.Channels);   // throws, naming the mismatch
         for (int c = 0; c < image.Channels; c++)
         {
-            float scale = 1f / (255f * stats.Std[c]), shift = stats.Mean[c] / stats.Std[c];
+            int s = Stats.Channels == 1 ? 0 : c;   // one-channel stats apply to every channel (ImageStats.ForChannels)
+            float scale = 1f / (255f * Stats.Std[s]), shift = Stats.Mean[s] / Stats.Std[s];
             ReadOnlySpan<byte> src = image.Plane(c);
             Span<float> dst = destination.Slice(c * plane, plane);
             for (int i = 0; i < plane; i++) dst[i] = src[i] * scale - shift;

@@ -4,11 +4,20 @@ namespace Crate.Core.Data.Images.Transforms;
 /// One step of an image pipeline: uint8 CHW in, uint8 CHW out. Implementations hold no mutable state
 /// (the loader calls them from several threads); all randomness comes from the <see cref="DataRng"/> passed in, which
 /// the loader seeds per (seed, epoch, sample, view), so results are reproducible and thread-order free.
+/// The loader calls the overload with an <see cref="ImageScratch"/>; the built-in steps implement it
+/// without allocating (a step that only implements the two-argument overload works, but allocates).
 /// </summary>
 public interface IImageTransform
 {
     /// <summary>Transforms <paramref name="image"/>; may return it modified in place or a new image.</summary>
     ByteImage Apply(ByteImage image, DataRng rng);
+
+    /// <summary>
+    /// Transforms <paramref name="image"/>, returning it (modified in place) or an image rented from
+    /// <paramref name="scratch"/>; any working arrays come from the scratch too. Same result as
+    /// <see cref="Apply(ByteImage, DataRng)"/> for the same <paramref name="rng"/> state.
+    /// </summary>
+    ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch) => Apply(image, rng);
 }
 
 /// <summary>
@@ -46,10 +55,13 @@ public sealed record RandomResizedCrop(int Height, int Width, double MinScale = 
     }
 
     /// <inheritdoc/>
-    public ByteImage Apply(ByteImage image, DataRng rng)
+    public ByteImage Apply(ByteImage image, DataRng rng) => Apply(image, rng, new ImageScratch());
+
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch)
     {
         var (top, left, h, w) = SampleBox(image.Height, image.Width, rng);
-        return Resample.ResizeBox(image, top, left, h, w, Height, Width);
+        return Resample.ResizeBox(image, top, left, h, w, Height, Width, scratch);
     }
 }
 
@@ -59,20 +71,26 @@ public sealed record RandomResizedCrop(int Height, int Width, double MinScale = 
 public sealed record RandomCrop(int Height, int Width, int Padding = 0) : IImageTransform
 {
     /// <inheritdoc/>
-    public ByteImage Apply(ByteImage image, DataRng rng)
+    public ByteImage Apply(ByteImage image, DataRng rng) => Apply(image, rng, new ImageScratch());
+
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch)
     {
         int paddedH = image.Height + 2 * Padding, paddedW = image.Width + 2 * Padding;
         if (Height > paddedH || Width > paddedW)
             throw new ArgumentException($"crop {Height}x{Width} is larger than the padded image {paddedH}x{paddedW}");
         int top = rng.NextInt(paddedH - Height + 1) - Padding;    // in source coordinates
         int left = rng.NextInt(paddedW - Width + 1) - Padding;
-        return Crop.Copy(image, top, left, Height, Width);
+        return Crop.Copy(image, top, left, Height, Width, scratch);
     }
 }
 
 /// <summary>Mirrors the image left-right with probability <see cref="Probability"/>.</summary>
 public sealed record RandomHorizontalFlip(double Probability = 0.5) : IImageTransform
 {
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch) => Apply(image, rng);
+
     /// <inheritdoc/>
     public ByteImage Apply(ByteImage image, DataRng rng)
     {
@@ -91,13 +109,16 @@ public sealed record RandomHorizontalFlip(double Probability = 0.5) : IImageTran
 public sealed record ResizeShorterSide(int Size) : IImageTransform
 {
     /// <inheritdoc/>
-    public ByteImage Apply(ByteImage image, DataRng rng)
+    public ByteImage Apply(ByteImage image, DataRng rng) => Apply(image, rng, new ImageScratch());
+
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch)
     {
         bool portrait = image.Height >= image.Width;
         int shorter = portrait ? image.Width : image.Height, longer = portrait ? image.Height : image.Width;
         int newLong = (int)((long)Size * longer / shorter);
         if (shorter == Size) return image;
-        return portrait ? Resample.Resize(image, newLong, Size) : Resample.Resize(image, Size, newLong);
+        return portrait ? Resample.Resize(image, newLong, Size, scratch) : Resample.Resize(image, Size, newLong, scratch);
     }
 }
 
@@ -105,8 +126,11 @@ public sealed record ResizeShorterSide(int Size) : IImageTransform
 public sealed record ResizeExact(int Height, int Width) : IImageTransform
 {
     /// <inheritdoc/>
-    public ByteImage Apply(ByteImage image, DataRng rng) =>
-        image.Height == Height && image.Width == Width ? image : Resample.Resize(image, Height, Width);
+    public ByteImage Apply(ByteImage image, DataRng rng) => Apply(image, rng, new ImageScratch());
+
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch) =>
+        image.Height == Height && image.Width == Width ? image : Resample.Resize(image, Height, Width, scratch);
 }
 
 /// <summary>torchvision's <c>CenterCrop</c>: the central window (zero padding where the image is smaller).</summary>
@@ -116,12 +140,15 @@ public sealed record CenterCrop(int Height, int Width) : IImageTransform
     public CenterCrop(int size) : this(size, size) { }
 
     /// <inheritdoc/>
-    public ByteImage Apply(ByteImage image, DataRng rng)
+    public ByteImage Apply(ByteImage image, DataRng rng) => Apply(image, rng, new ImageScratch());
+
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch)
     {
         if (image.Height == Height && image.Width == Width) return image;
         int top = (int)Math.Round((image.Height - Height) / 2.0);
         int left = (int)Math.Round((image.Width - Width) / 2.0);
-        return Crop.Copy(image, top, left, Height, Width);
+        return Crop.Copy(image, top, left, Height, Width, scratch);
     }
 }
 
@@ -132,10 +159,13 @@ public sealed record CenterCrop(int Height, int Width) : IImageTransform
 public sealed record ToChannels(int Channels) : IImageTransform
 {
     /// <inheritdoc/>
-    public ByteImage Apply(ByteImage image, DataRng rng)
+    public ByteImage Apply(ByteImage image, DataRng rng) => Apply(image, rng, new ImageScratch());
+
+    /// <inheritdoc/>
+    public ByteImage Apply(ByteImage image, DataRng rng, ImageScratch scratch)
     {
         if (image.Channels == Channels) return image;
-        var result = new ByteImage(Channels, image.Height, image.Width);
+        ByteImage result = scratch.Rent(Channels, image.Height, image.Width);
         if (image.Channels == 1 && Channels == 3)
         {
             for (int c = 0; c < 3; c++) image.Plane(0).CopyTo(result.Plane(c));
@@ -154,9 +184,10 @@ public sealed record ToChannels(int Channels) : IImageTransform
 /// <summary>Window copy with zero fill outside the source.</summary>
 internal static class Crop
 {
-    public static ByteImage Copy(ByteImage image, int top, int left, int height, int width)
+    public static ByteImage Copy(ByteImage image, int top, int left, int height, int width, ImageScratch scratch)
     {
-        var result = new ByteImage(image.Channels, height, width);
+        ByteImage result = scratch.Rent(image.Channels, height, width);
+        result.Data.AsSpan().Clear();
         int x0 = Math.Max(0, left), x1 = Math.Min(image.Width, left + width);
         if (x1 <= x0) return result;
         for (int c = 0; c < image.Channels; c++)
