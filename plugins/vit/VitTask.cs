@@ -67,6 +67,9 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         new("top1", "test top-1 accuracy", true, "%"),
         new("top5", "test top-5 accuracy (more than 5 classes)", true, "%"),
         new("loss", "test cross-entropy", false, "nats"),
+        new("knn20_top1", "test top-1 of DINO's 20-NN (T = 0.07) on the frozen features the head reads ([CLS] for CRATE), training images as memory", true, "%"),
+        new("knn1_top1", "test top-1 of the nearest neighbour on the same features", true, "%"),
+        new("raw_knn20_top1", "the same 20-NN on raw pixels: what the representation adds over none", true, "%"),
         new("train_loss", "training loss over the last epoch (with label smoothing if set)", false, "nats"),
         new("parameters", "trainable parameters", false),
         new("train_seconds", "training wall time including the per-epoch evaluations", false, "s"),
@@ -133,6 +136,10 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         };
         foreach (var name in new[] { "top1", "top5", "loss", "train_loss", "samples_per_s" })
             if (final.TryGetValue(name, out var value)) metrics[name] = value;
+        foreach (var (name, value) in RepresentationMetrics.Knn(model, data, device))
+            if (name is "knn20_top1" or "knn1_top1" or "raw_knn20_top1") metrics[name] = value;
+        ctx.Logger.LogInformation("k-NN on frozen features: 20-NN {Knn20:F2} %, 1-NN {Knn1:F2} %; on raw pixels 20-NN {Raw:F2} %",
+            metrics["knn20_top1"], metrics["knn1_top1"], metrics["raw_knn20_top1"]);
 
         IReadOnlyList<WhiteBoxRow> whiteBox = [];
         IReadOnlyList<Artifact> artifacts = [];

@@ -71,7 +71,15 @@ public sealed class CrateClassifier : nn.Module<Tensor, Tensor>
     public Tensor Head(Tensor z)
     {
         using var scope = NewDisposeScope();
-        var pooled = Config.Pool == Pooling.Mean ? z.mean([1]) : z.select(1, 0);   // [B, d]
-        return mlp_head.forward(pooled).MoveToOuterDisposeScope();                   // [B, classes]
+        return mlp_head.forward(Pool(z)).MoveToOuterDisposeScope();                  // [B, classes]
     }
+
+    /// <summary>The representation the head reads: Z^{L+1}'s [CLS] token (or the token mean), images [B, C, H, W] → [B, d].</summary>
+    public Tensor Features(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return Pool(transformer.forward(Embed(images))).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Pool(Tensor z) => Config.Pool == Pooling.Mean ? z.mean([1]) : z.select(1, 0);   // [B, N+1, d] → [B, d]
 }

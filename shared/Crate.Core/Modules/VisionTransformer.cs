@@ -76,6 +76,16 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        return head.forward(Features(images)).MoveToOuterDisposeScope();  // [B, classes]
+    }
+
+    /// <summary>
+    /// The representation the head reads, images [B, C, H, W] → [B, d]: fc_norm of the patch tokens' mean
+    /// (the [CLS] token excluded), or the normed [CLS] token for a model without fc_norm.
+    /// </summary>
+    public Tensor Features(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         var x = patch_embed.forward(images);                              // [B, N, d]
         long b = x.shape[0];
         x = cat([cls_token.expand(b, 1, Config.Dim), x], 1);              // [B, N+1, d]
@@ -91,7 +101,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         }
         else
             pooled = norm!.forward(x).select(1, 0);                       // [B, d]
-        return head.forward(pooled).MoveToOuterDisposeScope();            // [B, classes]
+        return pooled.MoveToOuterDisposeScope();
     }
 
     /// <summary>timm's <c>PatchEmbed</c>: Conv2d(C → d, kernel = stride = P), flattened to tokens (<c>proj.*</c>).</summary>
