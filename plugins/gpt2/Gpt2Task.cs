@@ -16,7 +16,7 @@ namespace Crate.Plugins.Gpt2;
 /// next-token cross-entropy on GPT-2 BPE tokens. Reports validation loss (nats/token) and perplexity, the
 /// layer-wise white-box measurements of CRATE-GPT on validation sequences, and generates text (<c>sample</c>).
 /// </summary>
-public sealed class Gpt2Task : ICrateTask, ITextSampler
+public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamedConfigBuilder
 {
     /// <inheritdoc />
     public string Name => "gpt2";
@@ -92,6 +92,28 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
                 Named("GPT-2-small", Gpt2Models.Gpt2, small, "the small preset"),
             ];
         }
+    }
+
+    /// <summary>
+    /// Validation loss; chance is a uniform guess over the vocabulary, ln(vocab_size) nats. A model that uses no
+    /// context reaches the unigram entropy (reported as <c>unigram_entropy</c>), well below it.
+    /// </summary>
+    public HeadlineMetric Headline(ResolvedConfig config)
+    {
+        int vocabulary = Gpt2Keys.ModelConfig(config).VocabSize;
+        return new HeadlineMetric("val_loss", Math.Log(vocabulary), $"ln({vocabulary}) nats, a uniform guess over the vocabulary");
+    }
+
+    /// <summary>Builds the named base or small-preset model (the shapes <see cref="NamedConfigs"/> counts).</summary>
+    public nn.Module? BuildNamed(NamedModelConfig named)
+    {
+        GptConfig? shape = named.Name switch
+        {
+            "CRATE-GPT-base" or "GPT-2-base" => ModelZoo.GptBase,
+            "CRATE-GPT-small" or "GPT-2-small" => Gpt2Keys.ModelConfig(Schema.Resolve(Gpt2Presets.Small.ValuesFor(named.Model))),
+            _ => null,
+        };
+        return shape is null ? null : Gpt2Models.Build(named.Model, shape);
     }
 
     /// <inheritdoc />

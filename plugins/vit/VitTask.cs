@@ -16,7 +16,7 @@ namespace Crate.Plugins.Vit;
 /// measurements of the trained CRATE (§4) and its last-layer [CLS] attention maps (§3b). Both models
 /// train under one recipe with the shared trainer; presets differ only in architecture keys per model.
 /// </summary>
-public sealed class VitTask : ICrateTask, ICheckpointEvaluator
+public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder
 {
     /// <inheritdoc />
     public string Name => "vit";
@@ -93,6 +93,24 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
                 }
             return list;
         }
+    }
+
+    /// <summary>Top-1 accuracy; chance is a uniform guess over <c>model.num_classes</c>.</summary>
+    public HeadlineMetric Headline(ResolvedConfig config)
+    {
+        int classes = config.GetInt(VitKeys.NumClasses);
+        return new HeadlineMetric("top1", 100.0 / classes, $"100 % / {classes} classes");
+    }
+
+    /// <summary>The paper's sizes from <see cref="ModelZoo"/>, the presets' shapes from their configs.</summary>
+    public nn.Module? BuildNamed(NamedModelConfig named)
+    {
+        if (ModelZoo.Crate.TryGetValue(named.Name, out var crate)) return new CrateClassifier(crate);
+        if (ModelZoo.Vit.TryGetValue(named.Name, out var vit)) return new VisionTransformer(vit);
+        var preset = VitPresets.All.FirstOrDefault(p => named.Name == $"{p.Name}-{named.Model}");
+        if (preset is null) return null;
+        var config = Schema.Resolve(preset.ValuesFor(named.Model));
+        return VisionShape.From(config, named.Model).Build(named.Model, config);
     }
 
     /// <inheritdoc />
