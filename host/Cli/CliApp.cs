@@ -186,15 +186,15 @@ public sealed class CliApp(ILoggerFactory loggers, TextWriter stdout, TextWriter
                 ParseSeeds(r.GetValue(seeds)!),
                 r.GetValue(sets) ?? [],
                 r.GetValue(shard) is { } s ? ParseShard(s) : null);
-            var plan = PlanBuilder.Build(catalog, request);
             var locator = DataLocator.FromArgs(r.GetValue(data) ?? []);
+            var (plan, fitNotes) = PlanDataFit.Fit(PlanBuilder.Build(catalog, request), locator);
             var outDir = Path.GetFullPath(r.GetValue(_out)!);
             var dev = ResolveDevice(r.GetValue(device)!);
             int nThreads = r.GetValue(threads);
             if (nThreads < 1) throw new UsageException("--threads must be at least 1");
 
             PrintPlan(plan, outDir, dev, nThreads);
-            PlanRunner.CheckData(plan, locator);
+            foreach (var note in fitNotes) stdout.WriteLine($"    {note}");
             if (r.GetValue(dryRun)) return ExitCodes.Ok;
 
             using var store = ResultsStore.Open(outDir);

@@ -7,6 +7,9 @@ namespace Crate.Host.Planning;
 /// <summary>One run of the plan: a (task, model, seed) with its resolved config and stable run key.</summary>
 public sealed record PlannedRun(LoadedTask Task, ModelInfo Model, string Preset, int Seed, ResolvedConfig Config, string Key)
 {
+    /// <summary>The keys the user set with <c>--set</c> for this task (the rest come from the preset and the defaults).</summary>
+    public IReadOnlySet<string> ExplicitKeys { get; init; } = new HashSet<string>();
+
     /// <summary>"task/model seed N" for messages.</summary>
     public string Label => $"{Task.Task.Name}/{Model.Name} seed {Seed}";
 }
@@ -48,9 +51,10 @@ public static class PlanBuilder
                 ResolvedConfig config;
                 try { config = task.Schema.Resolve(preset.ValuesFor(model.Name), overrides); }
                 catch (ConfigException e) { throw new ConfigException($"{task.Name}/{model.Name}: {e.Message}"); }
+                var explicitKeys = overrides.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
                 foreach (var seed in request.Seeds)
                     runs.Add(new PlannedRun(loaded, model, preset.Name, seed, config,
-                        RunKeys.Compute(task.Name, model.Name, config.ToJson(), seed)));
+                        RunKeys.Compute(task.Name, model.Name, config.ToJson(), seed)) { ExplicitKeys = explicitKeys });
             }
         }
         if (request.Shard is { } shard)

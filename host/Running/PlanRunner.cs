@@ -38,18 +38,6 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
 {
     private readonly ILogger _log = loggers.CreateLogger("crate");
 
-    /// <summary>Checks every dataset the plan needs, before anything runs.</summary>
-    public static void CheckData(IReadOnlyList<PlannedRun> plan, DataLocator data)
-    {
-        foreach (var run in plan.DistinctBy(r => (r.Task.Task.Name, r.Config.ToJson())))
-            foreach (var name in run.Task.Task.RequiredDatasets(run.Config))
-            {
-                var need = run.Task.Task.Datasets.FirstOrDefault(d => d.Name == name)
-                    ?? throw new InvalidOperationException($"task '{run.Task.Task.Name}' requires dataset '{name}' but does not declare it in Datasets");
-                data.Resolve(need);
-            }
-    }
-
     /// <summary>Runs the plan; returns one outcome per planned run.</summary>
     public IReadOnlyList<RunOutcome> Run(IReadOnlyList<PlannedRun> plan, CancellationToken cancellation)
     {

@@ -124,7 +124,8 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamed
         var options = TrainerOptions.FromConfig(c) with { BestMetric = "val_loss", HigherIsBetter = false };
         options.Validate();
         using var corpus = Gpt2Data.Open(c, ctx.DataDirectory, Gpt2Data.CacheRoot(ctx));
-        ctx.Logger.LogInformation("{Corpus}: {Train:N0} train and {Val:N0} validation tokens", corpus.Directory, corpus.Train.Length, corpus.Val.Length);
+        ctx.Logger.LogInformation("{Corpus}: {Train:N0} train and {Val:N0} validation tokens{Split}", corpus.Directory, corpus.Train.Length, corpus.Val.Length,
+            corpus.Info is { } info ? "; " + info.Split.Describe() : "");
 
         var seeds = TrainingSeeds.From(ctx.Seed);
         manual_seed(seeds.Init);

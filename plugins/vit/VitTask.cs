@@ -16,7 +16,7 @@ namespace Crate.Plugins.Vit;
 /// measurements of the trained CRATE (§4) and its last-layer [CLS] attention maps (§3b). Both models
 /// train under one recipe with the shared trainer; presets differ only in architecture keys per model.
 /// </summary>
-public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder
+public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder, IDataFittedConfig
 {
     /// <inheritdoc />
     public string Name => "vit";
@@ -112,6 +112,10 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric,
         var config = Schema.Resolve(preset.ValuesFor(named.Model));
         return VisionShape.From(config, named.Model).Build(named.Model, config);
     }
+
+    /// <summary>Channels, classes and a fixed image size follow the dataset unless set (<see cref="VitDataFit"/>).</summary>
+    public DataFit FitToData(ResolvedConfig config, IReadOnlySet<string> explicitKeys, Func<string, string> dataDirectory) =>
+        VitDataFit.Fit(config, explicitKeys, dataDirectory);
 
     /// <inheritdoc />
     public RunResult Run(IRunContext ctx)

@@ -33,3 +33,25 @@ public interface INamedConfigBuilder
     /// <summary>The module of <paramref name="named"/>, built with the current torch seed; the caller disposes it.</summary>
     torch.nn.Module? BuildNamed(NamedModelConfig named);
 }
+
+/// <summary>A config fitted to the data it will read, with one note per key that followed the data.</summary>
+/// <param name="Config">The config to run with.</param>
+/// <param name="Notes">Human notes, e.g. "model.channels=3: dataset 'cifar10' is RGB".</param>
+public sealed record DataFit(ResolvedConfig Config, IReadOnlyList<string> Notes);
+
+/// <summary>
+/// Capability (additive to contract version 2): keys that describe the data (channels, classes, a fixed image
+/// size) follow the data folders unless the user set them. The host calls <see cref="FitToData"/> for every
+/// planned run after resolving its datasets and before printing the plan or running anything, so a
+/// contradiction is reported like any other config error (exit 2, nothing recorded), and the run key is
+/// computed over the fitted config.
+/// </summary>
+public interface IDataFittedConfig
+{
+    /// <summary>
+    /// Returns <paramref name="config"/> with the data-determined keys that are not in <paramref name="explicitKeys"/>
+    /// (the keys the user set with <c>--set</c>) taken from the data in <paramref name="dataDirectory"/>; throws
+    /// <see cref="ConfigException"/> naming the key, its value and the data's when an explicit key contradicts the data.
+    /// </summary>
+    DataFit FitToData(ResolvedConfig config, IReadOnlySet<string> explicitKeys, Func<string, string> dataDirectory);
+}

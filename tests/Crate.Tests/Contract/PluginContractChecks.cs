@@ -133,13 +133,15 @@ public static class PluginContractChecks
     /// <summary>
     /// Runs the smoke preset of <paramref name="model"/> through <see cref="ICrateTask.Run"/> in a
     /// <see cref="LocalRunContext"/> with the host's folder layout under <paramref name="outDir"/>, datasets
-    /// resolved as the host resolves them (shipped defaults under <c>data/</c>, then system paths).
+    /// resolved as the host resolves them (shipped defaults under <c>data/</c>, then system paths) and the config
+    /// fitted to them (<see cref="IDataFittedConfig"/>) as the host fits it.
     /// </summary>
     public static SmokeRun RunSmoke(ICrateTask task, string model, string outDir)
     {
         var config = task.Schema.Resolve(task.Presets.Single(p => p.Name == "smoke").ValuesFor(model));
         var locator = new DataLocator(new Dictionary<string, string>());
         string Data(string name) => locator.Resolve(task.Datasets.FirstOrDefault(d => d.Name == name) ?? new DatasetNeed(name, name, null));
+        if (task is IDataFittedConfig fitter) config = fitter.FitToData(config, new HashSet<string>(), Data).Config;
         using var ctx = new LocalRunContext(Path.Combine(outDir, task.Name, model, "seed0-contract"), seed: 0, config)
         {
             Task = task.Name, Model = model, Preset = "smoke", DataDirectories = Data, KeepProgress = false,
