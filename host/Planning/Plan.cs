@@ -34,7 +34,7 @@ public static class PlanBuilder
     public static IReadOnlyList<PlannedRun> Build(PluginCatalog catalog, PlanRequest request)
     {
         var tasks = SelectTasks(catalog, request.Tasks);
-        var sets = request.Sets.Select(ParseSet).ToList();
+        var sets = request.Sets.Select(SetArgument.Parse).ToList();
         CheckSetsKnown(tasks, sets);
         if (request.Seeds.Count == 0) throw new UsageException("--seeds: give at least one seed, e.g. --seeds 0,1,2");
 
@@ -44,8 +44,7 @@ public static class PlanBuilder
             var task = loaded.Task;
             var preset = task.Presets.FirstOrDefault(p => p.Name == request.Preset)
                 ?? throw new UsageException($"task '{task.Name}' has no preset '{request.Preset}'; presets: {string.Join(", ", task.Presets.Select(p => p.Name))}.");
-            var overrides = sets.Where(s => (s.Task is null || s.Task == task.Name) && task.Schema.Contains(s.Key))
-                .Select(s => KeyValuePair.Create(s.Key, s.Value)).ToList();
+            var overrides = sets.Where(s => s.AppliesTo(task.Name) && task.Schema.Contains(s.Key)).Select(s => s.Pair).ToList();
             foreach (var model in SelectModels(task, request.Models))
             {
                 ResolvedConfig config;
@@ -85,18 +84,7 @@ public static class PlanBuilder
         return chosen;
     }
 
-    private sealed record SetArg(string? Task, string Key, string Value, string Raw);
-
-    private static SetArg ParseSet(string raw)
-    {
-        int eq = raw.IndexOf('=');
-        if (eq <= 0) throw new UsageException($"--set {raw}: expected key=value (or task:key=value)");
-        string lhs = raw[..eq].Trim(), value = raw[(eq + 1)..];
-        int colon = lhs.IndexOf(':');
-        return colon > 0 ? new SetArg(lhs[..colon], lhs[(colon + 1)..], value, raw) : new SetArg(null, lhs, value, raw);
-    }
-
-    private static void CheckSetsKnown(List<LoadedTask> tasks, List<SetArg> sets)
+    private static void CheckSetsKnown(List<LoadedTask> tasks, List<SetArgument> sets)
     {
         foreach (var s in sets)
         {

@@ -23,7 +23,7 @@ public static partial class Gpt2Sampler
 {
     /// <summary>
     /// Builds <paramref name="model"/> and loads <paramref name="checkpoint"/> into it, which is one of:
-    /// a run's checkpoint folder (its <c>best/</c> model, else the latest <c>step-*</c>), one trainer
+    /// a run's checkpoint folder (its latest <c>step-*</c>; name <c>checkpoints/best</c> for the best model), one trainer
     /// checkpoint folder (<c>module-0.bin</c>), or a PyTorch <c>.pth</c>/<c>.pt</c>/<c>.safetensors</c>
     /// state_dict with nanoGPT's names (from which the layer count, width, context and vocabulary are
     /// read unless set explicitly; the head count comes from the config). Returns the model on the CPU in
@@ -122,18 +122,14 @@ public static partial class Gpt2Sampler
         return options.Prompt + tokenizer.Decode(generated);
     }
 
-    /// <summary>The <c>module-0.bin</c> to load from a run's checkpoint folder or a single checkpoint folder.</summary>
-    internal static string TrainerModuleFile(string folder)
-    {
-        string here = Path.Combine(folder, CheckpointStore.ModuleFile(0));
-        if (File.Exists(here)) return here;
-        string best = Path.Combine(folder, "best", CheckpointStore.ModuleFile(0));
-        if (File.Exists(best)) return best;
-        if (CheckpointStore.FindLatest(folder) is { } latest && File.Exists(Path.Combine(latest, CheckpointStore.ModuleFile(0))))
-            return Path.Combine(latest, CheckpointStore.ModuleFile(0));
-        throw new Gpt2CheckpointException($"{folder}: no trainer checkpoint here ({CheckpointStore.ModuleFile(0)} in the folder, " +
-                                          $"in best/ or in a step-* folder); give a run's checkpoints folder, one checkpoint folder or a .pth/.safetensors file");
-    }
+    /// <summary>
+    /// The <c>module-0.bin</c> to load from a run's checkpoint folder (its newest checkpoint) or a single checkpoint
+    /// folder (e.g. <c>best/</c>), by <see cref="CheckpointStore.ModuleFileOf"/>.
+    /// </summary>
+    internal static string TrainerModuleFile(string folder) =>
+        CheckpointStore.ModuleFileOf(folder)
+        ?? throw new Gpt2CheckpointException($"{folder}: no trainer checkpoint here ({CheckpointStore.ModuleFile(0)} in the folder or in a step-* folder); " +
+                                             "give a run's checkpoints folder, one checkpoint folder (e.g. checkpoints/best) or a .pth/.safetensors file");
 
     /// <summary>
     /// nanoGPT's state_dict in this model's names: <c>_orig_mod.</c> (torch.compile) and <c>module.</c>

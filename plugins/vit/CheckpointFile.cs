@@ -19,10 +19,8 @@ public sealed record CheckpointFile(string WeightsPath, bool IsTrainerState, IRe
     {
         if (Directory.Exists(path))
         {
-            string module = Path.Combine(path, CheckpointStore.ModuleFile(0));
-            if (!File.Exists(module)) module = Path.Combine(CheckpointStore.Resolve(path), CheckpointStore.ModuleFile(0));
-            if (!File.Exists(module))
-                throw new CheckpointFormatException(path, $"checkpoint folder without {CheckpointStore.ModuleFile(0)}");
+            string module = CheckpointStore.ModuleFileOf(path)
+                ?? throw new CheckpointFormatException(path, $"checkpoint folder without {CheckpointStore.ModuleFile(0)} and without a complete step-* checkpoint");
             return new CheckpointFile(module, true, ReadModuleState(module));
         }
         if (!File.Exists(path)) throw new CheckpointFormatException(path, "file not found.");

@@ -11,7 +11,7 @@ namespace Crate.Plugins.Vit;
 /// ViT's <c>mlp_ratio</c>), resolved from the config, and the models built from it.
 /// </summary>
 public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int NumClasses, int Dim, int Depth, int Heads,
-    int DimHead, double MlpRatio)
+    int HeadDim, double MlpRatio)
 {
     /// <summary>Model name of the CRATE classifier.</summary>
     public const string Crate = "crate";
@@ -41,7 +41,7 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
     {
         int image = config.GetInt(VitKeys.ImageSize), patch = config.GetInt(VitKeys.PatchSize);
         int dim = config.GetInt(VitKeys.Dim), depth = config.GetInt(VitKeys.Depth), heads = config.GetInt(VitKeys.Heads);
-        int dimHead = config.GetInt(VitKeys.DimHead);
+        int headDim = config.GetInt(VitKeys.HeadDim);
         string size = config.Get(VitKeys.Size);
         if (size != "custom")
         {
@@ -53,19 +53,19 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
         foreach (var (key, value) in new[] { (VitKeys.Dim, dim), (VitKeys.Depth, depth), (VitKeys.Heads, heads) })
             if (value <= 0)
                 throw new ConfigException($"config key '{key.Name}' is 0: give it, or a named model.size (T, S, B, L)");
-        if (dimHead == 0)
+        if (headDim == 0)
         {
             if (dim % heads != 0)
                 throw new ConfigException($"config key 'model.heads': {heads} does not divide model.dim = {dim}; give model.dim_head");
-            dimHead = dim / heads;
+            headDim = dim / heads;
         }
-        if (model == Vit && dimHead * heads != dim)
+        if (model == Vit && headDim * heads != dim)
             throw new ConfigException($"config key 'model.dim_head': the ViT baseline splits model.dim = {dim} over {heads} heads, " +
-                                      $"so dim_head must be {dim / Math.Max(1, heads)} (or 0), not {dimHead}");
+                                      $"so dim_head must be {dim / Math.Max(1, heads)} (or 0), not {headDim}");
         if (image % patch != 0)
             throw new ConfigException($"config key 'model.patch_size': {patch} does not divide model.image_size = {image}");
         return new VisionShape(image, patch, config.GetInt(VitKeys.Channels), config.GetInt(VitKeys.NumClasses),
-            dim, depth, heads, dimHead, config.Get(VitKeys.MlpRatio));
+            dim, depth, heads, headDim, config.Get(VitKeys.MlpRatio));
     }
 
     private static int Agree(ConfigKey<long> key, int given, int named, string name) =>
@@ -74,10 +74,13 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
                                         $"set {key.Name}=0 to take the named size, or model.size=custom to give the shape yourself");
 
     /// <summary>The CRATE classifier config (pool, eta and lambda from <paramref name="config"/>).</summary>
-    public CrateConfig ToCrate(ResolvedConfig config) => new(Dim, Depth, Heads, ImageSize, PatchSize, Channels, NumClasses,
-        DimHead: DimHead * Heads == Dim ? null : DimHead,
-        Pool: config.Get(VitKeys.Pool) == "mean" ? Pooling.Mean : Pooling.Cls,
-        IstaStep: config.Get(VitKeys.Eta), IstaLambda: config.Get(VitKeys.Lambda));
+    public CrateConfig ToCrate(ResolvedConfig config)
+    {
+        var crate = new CrateConfig(Dim, Depth, Heads, ImageSize, PatchSize, Channels, NumClasses,
+            Pool: config.Get(VitKeys.Pool) == "mean" ? Pooling.Mean : Pooling.Cls,
+            Eta: config.Get(VitKeys.Eta), Lambda: config.Get(VitKeys.Lambda));
+        return HeadDim * Heads == Dim ? crate : crate with { HeadDim = HeadDim };
+    }
 
     /// <summary>The ViT baseline config (timm VisionTransformer with global average pooling, as the reference's main.py).</summary>
     public VitConfig ToVit() => new(Dim, Depth, Heads, ImageSize, PatchSize, Channels, NumClasses, MlpRatio);
@@ -96,5 +99,5 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
 
     /// <summary>"d=192 L=6 K=6 p=32, 28px/4, 1ch, 10 classes" for logs and notes.</summary>
     public override string ToString() =>
-        $"dim={Dim} depth={Depth} heads={Heads} dim_head={DimHead}, image {ImageSize}px patch {PatchSize}, {Channels} channel(s), {NumClasses} classes";
+        $"dim={Dim} depth={Depth} heads={Heads} dim_head={HeadDim}, image {ImageSize}px patch {PatchSize}, {Channels} channel(s), {NumClasses} classes";
 }

@@ -67,11 +67,13 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
     }
 
     [Fact]
-    public void Sampler_loads_the_best_model_of_a_run_and_generates_exactly_n_real_ids()
+    public void Sampler_loads_the_newest_checkpoint_of_a_run_or_the_named_best_and_generates_exactly_n_real_ids()
     {
         var (ctx, _) = fixture.Crate;
         string module = Gpt2Sampler.TrainerModuleFile(ctx.CheckpointDirectory);
-        Assert.Equal(Path.Combine(ctx.CheckpointDirectory, "best", "module-0.bin"), module);
+        Assert.Equal(Path.Combine(Crate.Core.Training.CheckpointStore.FindLatest(ctx.CheckpointDirectory)!, "module-0.bin"), module);
+        string best = Path.Combine(ctx.CheckpointDirectory, "best");
+        Assert.Equal(Path.Combine(best, "module-0.bin"), Gpt2Sampler.TrainerModuleFile(best));
         var (model, shape) = Gpt2Sampler.Load(Gpt2Models.Crate, ctx.CheckpointDirectory, ctx.Config, new HashSet<string>(), NullLogger.Instance);
         using (model)
         {

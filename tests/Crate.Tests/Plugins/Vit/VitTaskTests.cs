@@ -29,8 +29,8 @@ public class VitTaskTests
     {
         var crate = VisionShape.From(Config("paper", "crate"), "crate");
         var vit = VisionShape.From(Config("paper", "vit"), "vit");
-        Assert.Equal((768, 12, 12, 64, 224, 16, 3, 1000), (crate.Dim, crate.Depth, crate.Heads, crate.DimHead, crate.ImageSize, crate.PatchSize, crate.Channels, crate.NumClasses));
-        Assert.Equal((384, 12, 6, 64), (vit.Dim, vit.Depth, vit.Heads, vit.DimHead));
+        Assert.Equal((768, 12, 12, 64, 224, 16, 3, 1000), (crate.Dim, crate.Depth, crate.Heads, crate.HeadDim, crate.ImageSize, crate.PatchSize, crate.Channels, crate.NumClasses));
+        Assert.Equal((384, 12, 6, 64), (vit.Dim, vit.Depth, vit.Heads, vit.HeadDim));
 
         var config = Config("paper", "crate");
         var options = TrainerOptions.FromConfig(config);

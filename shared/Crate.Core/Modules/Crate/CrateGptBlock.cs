@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// CRATE-GPT block (crate-paper.md §3f): x = x + CausalMSSA(LN₁(x)); x = ISTA(LN₂(x)) with no residual.
+/// CRATE-GPT block (docs/paper.md §3f): x = x + CausalMSSA(LN₁(x)); x = ISTA(LN₂(x)) with no residual.
 /// Names as the reference <c>crate_gpt.py</c>: <c>prenorm_1</c>, <c>attn.c_attn</c>, <c>attn.c_proj</c>,
 /// <c>prenorm_2</c>, <c>ista.weight</c>.
 /// </summary>
@@ -29,7 +29,7 @@ public sealed class CrateGptBlock : nn.Module<Tensor, Tensor>, ICrateLayer
         prenorm_1 = nn.LayerNorm(config.NEmbd, 1e-5);
         attn = new CrateGptAttention(config);
         prenorm_2 = nn.LayerNorm(config.NEmbd, 1e-5);
-        ista = new IstaBlock(config.NEmbd, config.IstaStep, config.IstaLambda, config.Fast);
+        ista = new IstaBlock(config.NEmbd, config.Eta, config.Lambda, config.Fast);
         RegisterComponents();
     }
 

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// One CRATE-MAE decoder layer g^ℓ (crate-paper.md §3c, §5), the anti-parallel mirror of an encoder
+/// One CRATE-MAE decoder layer g^ℓ (docs/paper.md §3c, §5), the anti-parallel mirror of an encoder
 /// layer: Z̃^{ℓ+1/2} = D̃·LN₁(Z̃^ℓ) (no ReLU, no residual), then Z̃^{ℓ+1} = Z̃^{ℓ+1/2} − MSSA(LN₂(Z̃^{ℓ+1/2})),
 /// the compression step reversed. State_dict names as the reference <c>crate_decoder.Block_CRATE</c>:
 /// <c>layers.0.0.norm.*</c>, <c>layers.0.0.fn.weight</c>, <c>layers.0.1.norm.*</c>, <c>layers.0.1.fn.qkv.weight</c>,
@@ -17,11 +17,11 @@ public sealed class CrateMaeDecoderLayer : nn.Module<Tensor, Tensor>
     /// <summary>The reference's single-entry ModuleList (<c>layers.0</c>).</summary>
     public readonly ModuleList<DecoderPair> layers;
 
-    /// <summary>A decoder layer of width <paramref name="dim"/> with <paramref name="heads"/> heads of width <paramref name="dimHead"/>.</summary>
-    public CrateMaeDecoderLayer(long dim, int heads, int dimHead, double dropout = 0.0, bool fast = true)
+    /// <summary>A decoder layer of width <paramref name="dim"/> with <paramref name="heads"/> heads of width <paramref name="headDim"/>.</summary>
+    public CrateMaeDecoderLayer(long dim, int heads, int headDim, double dropout = 0.0, bool fast = true)
         : base(nameof(CrateMaeDecoderLayer))
     {
-        layers = new ModuleList<DecoderPair>(new DecoderPair(dim, heads, dimHead, dropout, fast));
+        layers = new ModuleList<DecoderPair>(new DecoderPair(dim, heads, headDim, dropout, fast));
         RegisterComponents();
     }
 
@@ -47,11 +47,11 @@ public sealed class CrateMaeDecoderLayer : nn.Module<Tensor, Tensor>
         public readonly PreNorm<MultiSubspaceSelfAttention> attention;
 
         /// <summary>Builds the pair.</summary>
-        public DecoderPair(long dim, int heads, int dimHead, double dropout, bool fast) : base(nameof(DecoderPair))
+        public DecoderPair(long dim, int heads, int headDim, double dropout, bool fast) : base(nameof(DecoderPair))
         {
             dictionary = new PreNorm<LinearDictionary>(dim, new LinearDictionary(dim));
             attention = new PreNorm<MultiSubspaceSelfAttention>(dim,
-                new MultiSubspaceSelfAttention(dim, heads, dimHead, dropout, causal: false, fast: fast));
+                new MultiSubspaceSelfAttention(dim, heads, headDim, dropout, causal: false, fast: fast));
             RegisterComponents();
         }
     }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// The stack f^L ∘ … ∘ f^1 of CRATE layers (crate-paper.md §1.1 network form, §1.2 stacking), the
+/// The stack f^L ∘ … ∘ f^1 of CRATE layers (docs/paper.md §1.1 network form, §1.2 stacking), the
 /// reference's <c>Transformer</c>: state_dict <c>layers.{i}.0.*</c>, <c>layers.{i}.1.*</c>. No final LayerNorm.
 /// </summary>
 public sealed class CrateEncoder : nn.Module<Tensor, Tensor>
@@ -14,12 +14,12 @@ public sealed class CrateEncoder : nn.Module<Tensor, Tensor>
     public readonly ModuleList<CrateLayer> layers;
 
     /// <summary>Depth L layers of width <paramref name="dim"/> (see <see cref="CrateLayer"/> for the rest).</summary>
-    public CrateEncoder(long dim, int depth, int heads, int dimHead, double dropout = 0.0, double eta = 0.1,
+    public CrateEncoder(long dim, int depth, int heads, int headDim, double dropout = 0.0, double eta = 0.1,
         double lambda = 0.1, bool causal = false, bool fast = true) : base(nameof(CrateEncoder))
     {
         layers = new ModuleList<CrateLayer>();
         for (int i = 0; i < depth; i++)
-            layers.Add(new CrateLayer(dim, heads, dimHead, dropout, eta, lambda, causal, fast));
+            layers.Add(new CrateLayer(dim, heads, headDim, dropout, eta, lambda, causal, fast));
         RegisterComponents();
     }
 

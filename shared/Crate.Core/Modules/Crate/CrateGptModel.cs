@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// CRATE-GPT (crate-paper.md §3f, reference <c>crate_gpt.py</c>): token + position embedding, L CRATE-GPT
+/// CRATE-GPT (docs/paper.md §3f, reference <c>crate_gpt.py</c>): token + position embedding, L CRATE-GPT
 /// blocks, and directly the output head tied to <c>transformer.wte</c>; no final LayerNorm.
 /// State_dict names: <c>transformer.wte.weight</c>, <c>transformer.wpe.weight</c>,
 /// <c>transformer.h.{i}.prenorm_1.*</c>, <c>.attn.c_attn.weight</c>, <c>.attn.c_proj.*</c>,

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// Multi-head subspace self-attention MSSA(Z|U_[K]) (crate-paper.md §1.1 step 1, §1.2 MSSA sub-block):
+/// Multi-head subspace self-attention MSSA(Z|U_[K]) (docs/paper.md §1.1 step 1, §1.2 MSSA sub-block, §6.6):
 /// one bias-free projection <c>qkv</c> (d → K·p) is the query, key and value of every head,
 /// softmax(W_k W_kᵀ/√p) W_k per head, then the output linear <c>to_out.0</c> (K·p → d, with bias).
 /// The residual is the caller's. State_dict names as the reference Attention: <c>qkv.weight</c>,
@@ -23,7 +23,7 @@ public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>
     public int Heads { get; }
 
     /// <summary>Head dimension p.</summary>
-    public int DimHead { get; }
+    public int HeadDim { get; }
 
     /// <summary>Attention-probability dropout (reference default 0).</summary>
     public double Dropout { get; }
@@ -31,19 +31,19 @@ public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>Use scaled_dot_product_attention (same function).</summary>
     public bool Fast { get; set; }
 
-    /// <summary>Mask future keys (CRATE-GPT, crate-paper.md §3f).</summary>
+    /// <summary>Mask future keys (CRATE-GPT, docs/paper.md §3f).</summary>
     public bool Causal { get; set; }
 
-    /// <summary>MSSA over <paramref name="dim"/> features with <paramref name="heads"/> heads of width <paramref name="dimHead"/>.</summary>
-    public MultiSubspaceSelfAttention(long dim, int heads, int dimHead, double dropout = 0.0,
+    /// <summary>MSSA over <paramref name="dim"/> features with <paramref name="heads"/> heads of width <paramref name="headDim"/>.</summary>
+    public MultiSubspaceSelfAttention(long dim, int heads, int headDim, double dropout = 0.0,
         bool causal = false, bool fast = true) : base(nameof(MultiSubspaceSelfAttention))
     {
-        long inner = (long)heads * dimHead;
+        long inner = (long)heads * headDim;
         qkv = nn.Linear(dim, inner, hasBias: false);
-        if (!(heads == 1 && dimHead == dim))
+        if (!(heads == 1 && headDim == dim))
             to_out = nn.Sequential(("0", nn.Linear(inner, dim)), ("1", nn.Dropout(dropout)));
         Heads = heads;
-        DimHead = dimHead;
+        HeadDim = headDim;
         Dropout = dropout;
         Causal = causal;
         Fast = fast;

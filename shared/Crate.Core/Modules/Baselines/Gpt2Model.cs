@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// The GPT-2 baseline as nanoGPT's <c>model.py</c> (crate-paper.md §3f comparison): token + position
+/// The GPT-2 baseline as nanoGPT's <c>model.py</c> (docs/paper.md §3f comparison): token + position
 /// embedding, pre-norm blocks, final <c>ln_f</c>, and an output head tied to <c>transformer.wte</c>.
 /// State_dict names <c>transformer.wte.weight</c>, <c>transformer.wpe.weight</c>, <c>transformer.h.{i}.*</c>,
 /// <c>transformer.ln_f.*</c>. The tied head is applied as linear(x, wte.weight) and not registered a

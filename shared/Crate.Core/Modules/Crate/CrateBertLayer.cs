@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// One CRATE-BERT encoder layer (crate-paper.md §3e, the Hugging Face CRATE port): x + dropout(dense(
+/// One CRATE-BERT encoder layer (docs/paper.md §3e, the Hugging Face CRATE port): x + dropout(dense(
 /// MSSA(prenorm(x)))) with a bias-free output map, then ISTA(prenorm(·)) with no residual.
 /// Names: <c>attention.self.prenorm.*</c>, <c>attention.self.qkv.weight</c>,
 /// <c>attention.output.dense.weight</c>, <c>output.prenorm.*</c>, <c>output.weight</c> (D).
@@ -49,7 +49,7 @@ public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer
             config.AttentionDropout, training, Fast);                              // [B, n, d]
         var half = x + attention.output.forward(ctx);                              // residual on the un-normed x
         var y = output.prenorm.forward(half);
-        return IstaBlock.Step(y, output.weight, config.IstaStep, config.IstaLambda, Fast).MoveToOuterDisposeScope();
+        return IstaBlock.Step(y, output.weight, config.Eta, config.Lambda, Fast).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// One post-norm BERT encoder layer with Hugging Face names (baseline of crate-paper.md §3e):
+/// One post-norm BERT encoder layer with Hugging Face names (baseline of docs/paper.md §3e):
 /// a = LN(x + dropout(dense(MHA(x)))); y = LN(a + dropout(dense(GELU(dense(a))))), LN eps 1e-12; HF init (Linear N(0, 0.02), bias 0).
 /// Names: <c>attention.self.{query,key,value}</c>, <c>attention.output.dense</c>,
 /// <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c>, <c>output.LayerNorm</c>.

@@ -4,10 +4,15 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// The attention kernel shared by every CRATE variant (crate-paper.md §1.1, §1.2 steps 3-6):
-/// SSA(Z|U_k) = (U_kᵀZ)·softmax((U_kᵀZ)ᵀ(U_kᵀZ)/√p), i.e. one projection W = U·Z serves as query,
-/// key and value, head by head. Input and output are the concatenated heads [B, n, K·p]; the output
-/// linear map and the residual belong to the caller.
+/// The attention kernel shared by every CRATE variant, step 1 of a CRATE layer (docs/paper.md §1.1, the
+/// SSA and MSSA equations; §1.2 steps 3-6; §6.6):
+/// <code>
+///   SSA(Z | U_k) = (U_kᵀZ) · softmax( (U_kᵀZ)ᵀ (U_kᵀZ) / √p )
+/// </code>
+/// one projection W_k = U_kᵀZ serves as query, key and value, head by head. Input and output are the
+/// concatenated heads [B, n, K·p]; the output linear map and the residual belong to the caller.
+/// <see cref="Attend"/> computes it as written (the plain path) or through scaled_dot_product_attention
+/// with q = k = v = W_k (the fast path, the same function).
 /// </summary>
 public static class SubspaceAttention
 {
@@ -30,28 +35,32 @@ public static class SubspaceAttention
         var allowed = AllowedKeys(n, causal, keyPadding, w.device);    // [B|1, 1, n|1, n] bool or null
         double pDrop = training ? dropout : 0.0;
 
-        Tensor o;
-        if (fast)
-        {
-            // q = k = v = W_k; with an explicit mask the causal part is already inside it.
-            o = nn.functional.scaled_dot_product_attention(wh, wh, wh, allowed, pDrop,
-                is_casual: causal && allowed is null);                 // [B, K, n, p]
-        }
-        else
-        {
-            var logits = matmul(wh, wh.transpose(-1, -2)) * (1.0 / Math.Sqrt(p));   // [B, K, n, n]
-            if (allowed is not null)
-                logits = logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
-            var attn = nn.functional.softmax(logits, -1);              // rows are queries
-            attn = nn.functional.dropout(attn, pDrop, pDrop > 0);
-            o = matmul(attn, wh);                                      // [B, K, n, p]
-        }
-        return o.transpose(1, 2).reshape(b, n, inner).MoveToOuterDisposeScope();   // [B, n, K·p]
+        var o = fast ? Fused(wh, allowed, causal, pDrop) : Plain(wh, allowed, p, pDrop);   // [B, K, n, p]
+        return o.transpose(1, 2).reshape(b, n, inner).MoveToOuterDisposeScope();             // [B, n, K·p]
+    }
+
+    /// <summary>The paper's formula as written: softmax(W_k W_kᵀ/√p) W_k per head, on [B, K, n, p].</summary>
+    private static Tensor Plain(Tensor wh, Tensor? allowed, long p, double pDrop)
+    {
+        var logits = matmul(wh, wh.transpose(-1, -2)) * (1.0 / Math.Sqrt(p));   // [B, K, n, n]
+        if (allowed is not null)
+            logits = logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        var attn = nn.functional.softmax(logits, -1);                            // rows are queries
+        attn = nn.functional.dropout(attn, pDrop, pDrop > 0);
+        return matmul(attn, wh);                                                 // [B, K, n, p]
     }
 
     /// <summary>
+    /// The tested optimisation: scaled_dot_product_attention with q = k = v = W_k (its default scale is
+    /// 1/√p); with an explicit mask the causal part is already inside it. Tested equal to <see cref="Plain"/>
+    /// in value and gradient (<c>MssaTests</c>, <c>CrateModelTests.FastAndPlainClassifiersAgreeInValueAndGradient</c>).
+    /// </summary>
+    private static Tensor Fused(Tensor wh, Tensor? allowed, bool causal, double pDrop) =>
+        nn.functional.scaled_dot_product_attention(wh, wh, wh, allowed, pDrop, is_casual: causal && allowed is null);   // [B, K, n, p]
+
+    /// <summary>
     /// The softmax attention maps softmax(W_k W_kᵀ/√p) [B, K, n, n] (rows are queries), e.g. for the
-    /// [CLS]-row saliency maps of crate-paper.md §3b.
+    /// [CLS]-row saliency maps of docs/paper.md §3b.
     /// </summary>
     public static Tensor Maps(Tensor w, int heads, bool causal = false, Tensor? keyPadding = null)
     {

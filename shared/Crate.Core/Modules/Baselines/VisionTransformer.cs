@@ -6,7 +6,7 @@ namespace Crate.Core.Modules;
 
 /// <summary>
 /// The ViT baseline classifier as the reference's <c>model/vit.py</c> builds it on timm
-/// (crate-paper.md §2): conv patch stem, [CLS], learned positions, pre-norm blocks, then (global pool)
+/// (docs/paper.md §2): conv patch stem, [CLS], learned positions, pre-norm blocks, then (global pool)
 /// the mean over patch tokens excluding [CLS] → <c>fc_norm</c> (twice, as the reference, unless
 /// <see cref="VitConfig.FcNormTwice"/> is off) → <c>head</c>; or (token pool) final <c>norm</c> and token 0.
 /// State_dict names are timm's: <c>patch_embed.proj.*</c>, <c>cls_token</c>, <c>pos_embed</c>,

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// What the white-box measurements (crate-paper.md §4) need from one CRATE layer, whichever variant
+/// What the white-box measurements (docs/paper.md §4) need from one CRATE layer, whichever variant
 /// (vision, GPT, BERT): the shared projection of the layer's pre-normed input and the layer itself.
 /// </summary>
 public interface ICrateLayer

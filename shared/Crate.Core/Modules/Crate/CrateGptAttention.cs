@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// CRATE-GPT's causal MSSA (crate-paper.md §3f): one bias-free projection <c>c_attn</c> (d → d) is the
+/// CRATE-GPT's causal MSSA (docs/paper.md §3f): one bias-free projection <c>c_attn</c> (d → d) is the
 /// query, key and value of every head, future keys masked to −∞ before the softmax, then <c>c_proj</c>
 /// (d → d, with bias) and dropout. Names as the reference <c>crate_gpt.py</c>. Its non-persistent causal
 /// buffer <c>attn.bias</c> is not kept here (the mask is built per call).

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// The CRATE-MAE decoder's linear partial inverse of ISTA (crate-paper.md §5): Z̃^{ℓ+1/2} = D̃·Y with a
+/// The CRATE-MAE decoder's linear partial inverse of ISTA (docs/paper.md §5): Z̃^{ℓ+1/2} = D̃·Y with a
 /// square, bias-free D̃ and no nonlinearity; row form Y·D̃ᵀ. State_dict <c>weight</c> = D̃ [d, d],
 /// kaiming-uniform (a = 0) like the encoder's dictionary.
 /// </summary>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// One CRATE layer as the reference codes it (crate-paper.md §1.1 "what the implementation computes",
+/// One CRATE layer as the reference codes it (docs/paper.md §1.1 "what the implementation computes",
 /// §1.2): Z^{ℓ+1/2} = Z^ℓ + MSSA(LN₁(Z^ℓ)), then Z^{ℓ+1} = ISTA(LN₂(Z^{ℓ+1/2})) with no residual.
 /// State_dict (reference <c>nn.ModuleList([PreNorm(Attention), PreNorm(FeedForward)])</c>):
 /// <c>0.norm.*</c>, <c>0.fn.qkv.weight</c>, <c>0.fn.to_out.0.*</c>, <c>1.norm.*</c>, <c>1.fn.weight</c>.
@@ -18,12 +18,12 @@ public sealed class CrateLayer : nn.Module<Tensor, Tensor>, ICrateLayer
     [ComponentName(Name = "1")]
     private readonly PreNorm<IstaBlock> ista;
 
-    /// <summary>A layer of width <paramref name="dim"/>, K = <paramref name="heads"/> heads of width <paramref name="dimHead"/>.</summary>
-    public CrateLayer(long dim, int heads, int dimHead, double dropout = 0.0, double eta = 0.1,
+    /// <summary>A layer of width <paramref name="dim"/>, K = <paramref name="heads"/> heads of width <paramref name="headDim"/>.</summary>
+    public CrateLayer(long dim, int heads, int headDim, double dropout = 0.0, double eta = 0.1,
         double lambda = 0.1, bool causal = false, bool fast = true) : base(nameof(CrateLayer))
     {
         attn = new PreNorm<MultiSubspaceSelfAttention>(dim,
-            new MultiSubspaceSelfAttention(dim, heads, dimHead, dropout, causal, fast));
+            new MultiSubspaceSelfAttention(dim, heads, headDim, dropout, causal, fast));
         ista = new PreNorm<IstaBlock>(dim, new IstaBlock(dim, eta, lambda, fast));
         RegisterComponents();
     }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// The CRATE image classifier (crate-paper.md §1.2-1.3): f^pre (patch embedding, [CLS] prepended,
+/// The CRATE image classifier (docs/paper.md §1.2-1.3): f^pre (patch embedding, [CLS] prepended,
 /// learned positions added after it), L CRATE layers, pooling ([CLS] or mean over all tokens), head
 /// LayerNorm → Linear. State_dict names equal the reference <c>model/crate.py</c>:
 /// <c>to_patch_embedding.{1,2,3}.*</c>, <c>pos_embedding</c> [1, N+1, d], <c>cls_token</c> [1, 1, d],
@@ -33,7 +33,7 @@ public sealed class CrateClassifier : nn.Module<Tensor, Tensor>
         cls_token = new Parameter(randn(1, 1, config.Dim));
         dropout = nn.Dropout(config.EmbDropout);
         transformer = new CrateEncoder(config.Dim, config.Depth, config.Heads, config.HeadDim, config.Dropout,
-            config.IstaStep, config.IstaLambda, causal: false, fast: config.Fast);
+            config.Eta, config.Lambda, causal: false, fast: config.Fast);
         mlp_head = nn.Sequential(("0", nn.LayerNorm(config.Dim)), ("1", nn.Linear(config.Dim, config.NumClasses)));
         RegisterComponents();
     }
