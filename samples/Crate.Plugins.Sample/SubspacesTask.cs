@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using static Crate.Core.Contract.PresetValues;
 using Crate.Core.Training;
 using Crate.Core.WhiteBox;
 using TorchSharp;
@@ -55,9 +56,6 @@ public sealed class SubspacesTask : ICrateTask, IHeadlineMetric, INamedConfigBui
         new ConfigKey[] { Source, Classes, Tokens, Dim, Rank, Noise, TrainSize, TestSize, DataSeed, FinetuneSize, Width, Depth, Heads }
             .Concat(TrainerKeys.All).Concat(Finetune.All).Append(Finetune.LayerDecay));
 
-    private static Dictionary<string, string> Values(params (string K, string V)[] kv) => kv.ToDictionary(x => x.K, x => x.V);
-    private static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> NoPerModel =
-        new Dictionary<string, IReadOnlyDictionary<string, string>>();
 
     /// <inheritdoc />
     public IReadOnlyList<Preset> Presets { get; } =
@@ -108,7 +106,7 @@ public sealed class SubspacesTask : ICrateTask, IHeadlineMetric, INamedConfigBui
         {
             var cfg = Schema.Resolve(Presets.Single(p => p.Name == "small").ValuesFor(m.Name));
             using var model = Build(m.Name, cfg);
-            return new NamedModelConfig($"sample-small", m.Name, model.parameters().Sum(p => p.numel()), "the small preset");
+            return new NamedModelConfig($"sample-small", m.Name, ModuleParameters.Count(model), "the small preset");
         }).ToList();
 
     /// <summary>Test accuracy after fine-tuning; chance is a uniform guess over the <c>data.classes</c> subspaces.</summary>
@@ -168,7 +166,7 @@ public sealed class SubspacesTask : ICrateTask, IHeadlineMetric, INamedConfigBui
         var metrics = new Dictionary<string, double>(finetune.FinalMetrics)
         {
             ["pretrain_accuracy"] = pretrain.FinalMetrics["accuracy"],
-            ["parameters"] = model.parameters().Sum(p => p.numel()),
+            ["parameters"] = ModuleParameters.Count(model),
             ["train_seconds"] = pretrain.TrainSeconds + finetune.TrainSeconds,
         };
         IReadOnlyList<WhiteBoxRow> whiteBox = [];

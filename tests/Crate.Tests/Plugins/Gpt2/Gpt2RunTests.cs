@@ -70,11 +70,11 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
     public void Sampler_loads_the_newest_checkpoint_of_a_run_or_the_named_best_and_generates_exactly_n_real_ids()
     {
         var (ctx, _) = fixture.Crate;
-        string module = Gpt2Sampler.TrainerModuleFile(ctx.CheckpointDirectory);
+        string module = Gpt2Checkpoints.TrainerModuleFile(ctx.CheckpointDirectory);
         Assert.Equal(Path.Combine(Crate.Core.Training.CheckpointStore.FindLatest(ctx.CheckpointDirectory)!, "module-0.bin"), module);
         string best = Path.Combine(ctx.CheckpointDirectory, "best");
-        Assert.Equal(Path.Combine(best, "module-0.bin"), Gpt2Sampler.TrainerModuleFile(best));
-        var (model, shape) = Gpt2Sampler.Load(Gpt2Models.Crate, ctx.CheckpointDirectory, ctx.Config, new HashSet<string>(), NullLogger.Instance);
+        Assert.Equal(Path.Combine(best, "module-0.bin"), Gpt2Checkpoints.TrainerModuleFile(best));
+        var (model, shape) = Gpt2Checkpoints.Load(Gpt2Models.Crate, ctx.CheckpointDirectory, ctx.Config, new HashSet<string>(), NullLogger.Instance);
         using (model)
         {
             int[] context = [14350, 502, 1148];
@@ -97,7 +97,7 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
         var empty = Directory.CreateTempSubdirectory("crate-gpt2-empty").FullName;
         try
         {
-            var e = Assert.Throws<Gpt2CheckpointException>(() => Gpt2Sampler.TrainerModuleFile(empty));
+            var e = Assert.Throws<Gpt2CheckpointException>(() => Gpt2Checkpoints.TrainerModuleFile(empty));
             Assert.Contains(empty, e.Message);
         }
         finally { Directory.Delete(empty, recursive: true); }

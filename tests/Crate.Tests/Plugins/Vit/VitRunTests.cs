@@ -91,9 +91,9 @@ public class VitRunTests
         Assert.Equal(200, result.Metrics["total"]);
 
         // The same numbers as evaluating the model directly.
-        var data = ImageData.LoadTest(Config("small", "crate", ("data.test_limit", "200")), FashionMnist,
+        var data = VitData.LoadTest(Config("small", "crate", ("data.test_limit", "200")), FashionMnist,
             new VisionShape(28, 7, 1, 10, 48, 3, 3, 16, 4));
-        var direct = new TestEvaluator(data.Test, data.TestPipeline, 64, 1).Evaluate(model, CPU);
+        var direct = new VitEvaluation(data.Test, data.TestPipeline, 64, 1).Evaluate(model, CPU);
         Assert.Equal(direct["correct"], result.Metrics["correct"]);
         Assert.Equal(direct["loss"], result.Metrics["loss"], 5);
     }

@@ -5,15 +5,15 @@ using Crate.Core.Data.Images.Transforms;
 namespace Crate.Plugins.Vit;
 
 /// <summary>
-/// The training and test splits of the configured dataset with their pipelines (crate-paper.md §3a):
+/// The training and test splits of the configured dataset with their pipelines (docs/paper.md §3a):
 /// training = RandomResizedCrop(image_size, scale = (crop_min_scale, 1)) → horizontal flip → channel
 /// conversion → normalisation with the dataset's mean and std (Fashion-MNIST: [0, 1] then 0.2860 / 0.3530);
 /// test = the image as it is when it already has the model's size, else resize the shorter side to
 /// image_size·256/224 and centre-crop (the reference's validation transform), then the same normalisation.
 /// </summary>
-public sealed class ImageData
+public sealed class VitData
 {
-    private ImageData(string name, IImageDataset train, IImageDataset test, ImagePipeline trainPipeline, ImagePipeline testPipeline)
+    private VitData(string name, IImageDataset train, IImageDataset test, ImagePipeline trainPipeline, ImagePipeline testPipeline)
     {
         Name = name;
         Train = train;
@@ -38,14 +38,14 @@ public sealed class ImageData
     public ImagePipeline TestPipeline { get; }
 
     /// <summary>Loads both splits from <paramref name="directory"/> and checks them against <paramref name="shape"/>.</summary>
-    public static ImageData Load(ResolvedConfig config, string directory, VisionShape shape) =>
+    public static VitData Load(ResolvedConfig config, string directory, VisionShape shape) =>
         Load(config, directory, shape, loadTrain: true);
 
     /// <summary>Loads the test split only (checkpoint evaluation); <see cref="Train"/> is then the test split too.</summary>
-    public static ImageData LoadTest(ResolvedConfig config, string directory, VisionShape shape) =>
+    public static VitData LoadTest(ResolvedConfig config, string directory, VisionShape shape) =>
         Load(config, directory, shape, loadTrain: false);
 
-    private static ImageData Load(ResolvedConfig config, string directory, VisionShape shape, bool loadTrain)
+    private static VitData Load(ResolvedConfig config, string directory, VisionShape shape, bool loadTrain)
     {
         string name = config.Get(VitKeys.Dataset);
         var test = Limit(ImageDatasets.Load(name, directory, train: false, shape.Channels), config.GetInt(VitKeys.TestLimit));
@@ -72,7 +72,7 @@ public sealed class ImageData
         if (config.Get(VitKeys.HorizontalFlip) > 0) trainSteps.Add(new RandomHorizontalFlip(config.Get(VitKeys.HorizontalFlip)));
         trainSteps.Add(new ToChannels(shape.Channels));
         var testPipeline = new ImagePipeline([.. geometry, new ToChannels(shape.Channels)], stats);
-        return new ImageData(name, train, test, new ImagePipeline(trainSteps, stats), testPipeline);
+        return new VitData(name, train, test, new ImagePipeline(trainSteps, stats), testPipeline);
     }
 
     /// <summary>The side of an in-memory dataset's square images, or 0 when sizes vary (ImageFolder).</summary>

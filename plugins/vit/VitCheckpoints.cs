@@ -1,3 +1,5 @@
+using TorchSharp;
+using Crate.Core.Contract;
 using Crate.Core.Interop;
 using Crate.Core.Training;
 using static TorchSharp.torch;
@@ -55,5 +57,39 @@ public sealed record CheckpointFile(string WeightsPath, bool IsTrainerState, IRe
         using var stream = File.OpenRead(path);
         return stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head[0] == ModuleStateMagic.Length
                && System.Text.Encoding.ASCII.GetString(head[1..]) == ModuleStateMagic;
+    }
+}
+
+/// <summary><c>evaluate</c> for the vit task: a run's checkpoint or a reference state_dict on the test split.</summary>
+public static class VitCheckpoints
+{
+    /// <summary>
+    /// Evaluates a checkpoint (ours, or a reference state_dict whose shape is read off the file, <see cref="CheckpointShapes"/>)
+    /// on the test split of the configured dataset: top-1/top-5 and loss, with notes on where every shape key came from.
+    /// </summary>
+    public static EvaluationResult Evaluate(CheckpointRequest request)
+    {
+        var config = request.Config;
+        var file = CheckpointFile.Open(request.CheckpointPath);
+        var resolved = CheckpointShapes.Resolve(request.Model, request.CheckpointPath, file.Shapes, config, request.ExplicitKeys);
+        var shape = resolved.Shape;
+        string dataset = config.Get(VitKeys.Dataset);
+        string dataDir = request.DataDirectory(dataset);
+        var data = VitData.LoadTest(config, dataDir, shape);
+
+        torch.manual_seed(0);
+        using var model = shape.Build(request.Model, config);
+        file.LoadInto(model);
+        var device = Devices.Resolve(request.Device);
+        model.to(device);
+        var metrics = new VitEvaluation(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(VitKeys.Workers),
+                config.Get(VitKeys.Prefetch))
+            .Evaluate(model, device, request.Cancellation);
+        metrics["accuracy"] = metrics["top1"];
+
+        var notes = new List<string> { $"{request.Model} ({shape}) from the {file.Kind} {file.WeightsPath}" };
+        notes.AddRange(resolved.Notes);
+        notes.Add($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; accuracy and top1/top5 in %.");
+        return new EvaluationResult(metrics, notes);
     }
 }

@@ -4,15 +4,15 @@ using Crate.Core.Modules;
 namespace Crate.Plugins.Vit;
 
 /// <summary>
-/// The paper's supervised ImageNet-1K results (crate-paper.md §3a, table "crate_comparison_with_sota" of
+/// The paper's supervised ImageNet-1K results (docs/paper.md §3a, table "crate_comparison_with_sota" of
 /// the book chapter that reproduces NeurIPS'23 Table 1): top-1 accuracy and parameter counts of CRATE-T/S/B/L
 /// and ViT-T/S, all at 224 px, patch 16, 150 epochs with Lion (lr 2.4e-4, wd 0.5, batch 2048, 5 warm-up
 /// epochs, label smoothing 0.1). The report shows the first value per (model, metric): the <c>paper</c>
 /// preset's pair, CRATE-B and ViT-S (similar parameter counts), comes first.
 /// </summary>
-public static class PaperNumbers
+public static class VitPaperValues
 {
-    private const string Source = "arXiv 2311.13110 §3a, NeurIPS'23 Table 1 (crate-paper.md §3a)";
+    private const string Source = "arXiv 2311.13110 §3a, NeurIPS'23 Table 1 (docs/paper.md §3a)";
     private const string Recipe = "ImageNet-1K 224px patch 16, 150 epochs, Lion lr 2.4e-4 wd 0.5 batch 2048, label smoothing 0.1";
 
     /// <summary>(named size, model, ImageNet-1K top-1 %, reported parameters) in report order.</summary>

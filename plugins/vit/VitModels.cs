@@ -101,3 +101,33 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
     public override string ToString() =>
         $"dim={Dim} depth={Depth} heads={Heads} dim_head={HeadDim}, image {ImageSize}px patch {PatchSize}, {Channels} channel(s), {NumClasses} classes";
 }
+
+/// <summary>The vit task's models: the paper's named sizes and the presets' shapes, counted by formula and built.</summary>
+public static class VitModels
+{
+    /// <summary>CRATE-T/S/B/L and ViT-T/S/B (1000 classes, 224 px, patch 16) and every model of the smoke and small presets.</summary>
+    public static IReadOnlyList<NamedModelConfig> NamedConfigs(ConfigSchema schema)
+    {
+        string[] named = ["CRATE-T", "CRATE-S", "CRATE-B", "CRATE-L", "ViT-T", "ViT-S", "ViT-B"];
+        var list = named.Select(n => ModelZoo.All.Single(c => c.Name == n)).ToList();
+        foreach (var preset in VitPresets.All.Where(p => p.Name is "small" or "smoke"))
+            foreach (var model in new[] { VisionShape.Crate, VisionShape.Vit })
+            {
+                var config = schema.Resolve(preset.ValuesFor(model));
+                var shape = VisionShape.From(config, model);
+                list.Add(new NamedModelConfig($"{preset.Name}-{model}", model, shape.ParameterCount(model, config), $"the {preset.Name} preset: {shape}"));
+            }
+        return list;
+    }
+
+    /// <summary>The paper's sizes from <see cref="ModelZoo"/>, the presets' shapes from their configs.</summary>
+    public static nn.Module? BuildNamed(NamedModelConfig named, ConfigSchema schema)
+    {
+        if (ModelZoo.Crate.TryGetValue(named.Name, out var crate)) return new CrateClassifier(crate);
+        if (ModelZoo.Vit.TryGetValue(named.Name, out var vit)) return new VisionTransformer(vit);
+        var preset = VitPresets.All.FirstOrDefault(p => named.Name == $"{p.Name}-{named.Model}");
+        if (preset is null) return null;
+        var config = schema.Resolve(preset.ValuesFor(named.Model));
+        return VisionShape.From(config, named.Model).Build(named.Model, config);
+    }
+}

@@ -1,3 +1,6 @@
+using Crate.Core.WhiteBox;
+using Crate.Core.Modules;
+using Crate.Core.Contract;
 using Crate.Core.Data.Images;
 using Crate.Core.Data.Images.Transforms;
 using Crate.Core.Training;
@@ -13,7 +16,7 @@ namespace Crate.Plugins.Vit;
 /// prefetching <see cref="ImageBatchSource"/> (allocation-free loader threads, stopped when it ends); without
 /// it the batches are prepared on the calling thread.
 /// </summary>
-public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers, bool prefetch = true)
+public sealed class VitEvaluation(IImageDataset data, ImagePipeline pipeline, int batchSize, int workers, bool prefetch = true)
 {
     private readonly ImageBatchLoader _loader = new(data, pipeline,
         new ImageLoaderOptions { BatchSize = batchSize, Shuffle = false, Prefetch = 2, Workers = workers });
@@ -27,12 +30,10 @@ public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, in
     /// </summary>
     public Dictionary<string, double> Evaluate(nn.Module<Tensor, Tensor> model, Device device, CancellationToken cancellation = default)
     {
-        bool wasTraining = model.training;
-        model.eval();
+        using var evalMode = EvalMode.Of(model);
         long correct = 0, correct5 = 0, total = 0;
         double lossSum = 0;
         int classes = data.ClassNames.Count;
-        try
         {
             using var noGrad = no_grad();
             using var batches = new ImageBatchSource(_loader, prefetch);
@@ -50,10 +51,6 @@ public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, in
                 total += batch.Count;
             }
         }
-        finally
-        {
-            if (wasTraining) model.train();
-        }
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["top1"] = 100.0 * correct / total,
@@ -63,5 +60,38 @@ public sealed class TestEvaluator(IImageDataset data, ImagePipeline pipeline, in
         };
         if (classes > 5) metrics["top5"] = 100.0 * correct5 / total;
         return metrics;
+    }
+
+    /// <summary>
+    /// R^c, R and the (non-)zero fractions per layer (docs/paper.md §4) of the trained CRATE on
+    /// <paramref name="samples"/> test images (split <c>test</c>) and as many training images without
+    /// augmentation (<c>train</c>), and of the same network at its initialisation on the test images (<c>test@init</c>).
+    /// </summary>
+    public static List<WhiteBoxRow> MeasureWhiteBox(CrateClassifier trained, VitData data, int samples, Device device,
+        TrainingSeeds seeds, VisionShape shape, ResolvedConfig config)
+    {
+        var rows = new List<WhiteBoxRow>();
+        if (samples <= 0) return rows;
+        rows.AddRange(Measure(trained, data.Test, "test"));
+        rows.AddRange(Measure(trained, data.Train, "train"));
+        torch.manual_seed(seeds.Init);                                   // the trained model's starting point
+        using var initial = (CrateClassifier)shape.Build(VisionShape.Crate, config);
+        initial.to(device);
+        rows.AddRange(Measure(initial, data.Test, "test@init"));
+        return rows;
+
+        List<WhiteBoxRow> Measure(CrateClassifier model, IImageDataset split, string name)
+        {
+            var subset = samples >= split.Count ? split : IndexedSubset.EvenlySpaced(split, samples);
+            var loader = new ImageBatchLoader(subset, data.TestPipeline, new ImageLoaderOptions { BatchSize = 128, Shuffle = false });
+            var accumulator = new WhiteBoxAccumulator();
+            for (int start = 0; start < subset.Count; start += 128)
+            {
+                using var scope = NewDisposeScope();
+                var batch = loader.PrepareBatch(new LoaderPosition(0, start));          // on this thread, no loader thread
+                WhiteBoxProbe.Add(accumulator, model, batch.ViewTensor(0, device));   // [B, C, H, W]
+            }
+            return accumulator.Rows(name).ToList();
+        }
     }
 }
