@@ -9,7 +9,13 @@ using TorchSharp;
 namespace Crate.Host.Running;
 
 /// <summary>Options shared by every run of a plan.</summary>
-public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data);
+/// <param name="OutDirectory">The results folder.</param>
+/// <param name="Device">cpu or cuda.</param>
+/// <param name="Threads">Torch intra-op threads.</param>
+/// <param name="Fresh">Rerun finished runs.</param>
+/// <param name="Data">Where datasets are found.</param>
+/// <param name="Verbose">Also print each run's <c>info</c> log lines on the terminal (they always go to its run.log).</param>
+public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data, bool Verbose = false);
 
 /// <summary>How one planned run ended in this invocation.</summary>
 public enum RunOutcomeKind
@@ -98,7 +104,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
         store.UpsertRun(record);
 
         progress.Message($"[{(resumed ? "resume" : "run")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
-        var logger = loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}");
+        using var logger = new RunLog(Path.Combine(runDir, "run.log"), loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}"), options.Verbose);
         var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation);
         var clock = Stopwatch.StartNew();
         try

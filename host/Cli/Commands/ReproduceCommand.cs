@@ -30,9 +30,10 @@ public sealed partial class CliApp
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve and print the plan, run nothing" };
         var fresh = new Option<bool>("--fresh") { Description = "Rerun finished runs and discard checkpoints of the planned runs" };
         var shard = new Option<string>("--shard") { Description = "i/n: run a deterministic slice of the plan (for job arrays)" };
+        var verbose = new Option<bool>("--verbose") { Description = "Also print each run's info log lines (always in <run folder>/run.log)" };
         var cmd = new Command("reproduce", "Train CRATE and its baseline for the given tasks over several seeds, storing everything")
         {
-            tasks, preset, models, seeds, sets, data, device, threads, dryRun, fresh, shard,
+            tasks, preset, models, seeds, sets, data, device, threads, dryRun, fresh, shard, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -72,7 +73,7 @@ public sealed partial class CliApp
             try
             {
                 var progress = new ProgressView(stdout, plan.Count, interactive: !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out));
-                var runner = new PlanRunner(store, new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator), progress, loggers);
+                var runner = new PlanRunner(store, new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator, r.GetValue(verbose)), progress, loggers);
                 var outcomes = runner.Run(plan, cts.Token);
                 return Summarise(outcomes, store.DatabasePath);
             }
