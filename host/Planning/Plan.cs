@@ -7,6 +7,9 @@ namespace Crate.Host.Planning;
 /// <summary>One run of the plan: a (task, model, seed) with its resolved config and stable run key.</summary>
 public sealed record PlannedRun(LoadedTask Task, ModelInfo Model, string Preset, int Seed, ResolvedConfig Config, string Key)
 {
+    /// <summary>The keys the user set with <c>--set</c> for this task (the rest come from the preset and the defaults).</summary>
+    public IReadOnlySet<string> ExplicitKeys { get; init; } = new HashSet<string>();
+
     /// <summary>"task/model seed N" for messages.</summary>
     public string Label => $"{Task.Task.Name}/{Model.Name} seed {Seed}";
 }
@@ -31,7 +34,7 @@ public static class PlanBuilder
     public static IReadOnlyList<PlannedRun> Build(PluginCatalog catalog, PlanRequest request)
     {
         var tasks = SelectTasks(catalog, request.Tasks);
-        var sets = request.Sets.Select(ParseSet).ToList();
+        var sets = request.Sets.Select(SetArgument.Parse).ToList();
         CheckSetsKnown(tasks, sets);
         if (request.Seeds.Count == 0) throw new UsageException("--seeds: give at least one seed, e.g. --seeds 0,1,2");
 
@@ -41,16 +44,16 @@ public static class PlanBuilder
             var task = loaded.Task;
             var preset = task.Presets.FirstOrDefault(p => p.Name == request.Preset)
                 ?? throw new UsageException($"task '{task.Name}' has no preset '{request.Preset}'; presets: {string.Join(", ", task.Presets.Select(p => p.Name))}.");
-            var overrides = sets.Where(s => (s.Task is null || s.Task == task.Name) && task.Schema.Contains(s.Key))
-                .Select(s => KeyValuePair.Create(s.Key, s.Value)).ToList();
+            var overrides = sets.Where(s => s.AppliesTo(task.Name) && task.Schema.Contains(s.Key)).Select(s => s.Pair).ToList();
             foreach (var model in SelectModels(task, request.Models))
             {
                 ResolvedConfig config;
                 try { config = task.Schema.Resolve(preset.ValuesFor(model.Name), overrides); }
                 catch (ConfigException e) { throw new ConfigException($"{task.Name}/{model.Name}: {e.Message}"); }
+                var explicitKeys = overrides.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
                 foreach (var seed in request.Seeds)
                     runs.Add(new PlannedRun(loaded, model, preset.Name, seed, config,
-                        RunKeys.Compute(task.Name, model.Name, config.ToJson(), seed)));
+                        RunKeys.Compute(task.Name, model.Name, config.ToJson(), seed)) { ExplicitKeys = explicitKeys });
             }
         }
         if (request.Shard is { } shard)
@@ -81,18 +84,7 @@ public static class PlanBuilder
         return chosen;
     }
 
-    private sealed record SetArg(string? Task, string Key, string Value, string Raw);
-
-    private static SetArg ParseSet(string raw)
-    {
-        int eq = raw.IndexOf('=');
-        if (eq <= 0) throw new UsageException($"--set {raw}: expected key=value (or task:key=value)");
-        string lhs = raw[..eq].Trim(), value = raw[(eq + 1)..];
-        int colon = lhs.IndexOf(':');
-        return colon > 0 ? new SetArg(lhs[..colon], lhs[(colon + 1)..], value, raw) : new SetArg(null, lhs, value, raw);
-    }
-
-    private static void CheckSetsKnown(List<LoadedTask> tasks, List<SetArg> sets)
+    private static void CheckSetsKnown(List<LoadedTask> tasks, List<SetArgument> sets)
     {
         foreach (var s in sets)
         {

@@ -64,9 +64,7 @@ public sealed class HostRunContext(
             store.AddEpoch(run.Key, row);
             AppendJsonLine(new { kind = "epoch", phase = row.Phase, epoch = row.Epoch, step = row.Step, metrics = row.Metrics, at = DateTime.UtcNow });
         }
-        var phase = row.Phase == RunPhase.Train ? "" : row.Phase + " ";
-        progress.Message($"  {run.Label} {phase}epoch {row.Epoch} step {row.Step}: " +
-                         string.Join(", ", row.Metrics.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
+        progress.Message(ProgressView.EvaluationLine(run.Label, row));
     }
 
     /// <inheritdoc />

@@ -9,7 +9,13 @@ using TorchSharp;
 namespace Crate.Host.Running;
 
 /// <summary>Options shared by every run of a plan.</summary>
-public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data);
+/// <param name="OutDirectory">The results folder.</param>
+/// <param name="Device">cpu or cuda.</param>
+/// <param name="Threads">Torch intra-op threads.</param>
+/// <param name="Fresh">Rerun finished runs.</param>
+/// <param name="Data">Where datasets are found.</param>
+/// <param name="Verbose">Also print each run's <c>info</c> log lines on the terminal (they always go to its run.log).</param>
+public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data, bool Verbose = false);
 
 /// <summary>How one planned run ended in this invocation.</summary>
 public enum RunOutcomeKind
@@ -37,18 +43,6 @@ public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Err
 public sealed class PlanRunner(ResultsStore store, RunnerOptions options, ProgressView progress, ILoggerFactory loggers)
 {
     private readonly ILogger _log = loggers.CreateLogger("crate");
-
-    /// <summary>Checks every dataset the plan needs, before anything runs.</summary>
-    public static void CheckData(IReadOnlyList<PlannedRun> plan, DataLocator data)
-    {
-        foreach (var run in plan.DistinctBy(r => (r.Task.Task.Name, r.Config.ToJson())))
-            foreach (var name in run.Task.Task.RequiredDatasets(run.Config))
-            {
-                var need = run.Task.Task.Datasets.FirstOrDefault(d => d.Name == name)
-                    ?? throw new InvalidOperationException($"task '{run.Task.Task.Name}' requires dataset '{name}' but does not declare it in Datasets");
-                data.Resolve(need);
-            }
-    }
 
     /// <summary>Runs the plan; returns one outcome per planned run.</summary>
     public IReadOnlyList<RunOutcome> Run(IReadOnlyList<PlannedRun> plan, CancellationToken cancellation)
@@ -110,7 +104,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
         store.UpsertRun(record);
 
         progress.Message($"[{(resumed ? "resume" : "run")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
-        var logger = loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}");
+        using var logger = new RunLog(Path.Combine(runDir, "run.log"), loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}"), options.Verbose);
         var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation);
         var clock = Stopwatch.StartNew();
         try

@@ -81,28 +81,6 @@ public static class Gpt2Data
         return folder;
     }
 
-    /// <summary>
-    /// Token-weighted mean next-token cross-entropy (nats/token) of <paramref name="model"/> over consecutive
-    /// non-overlapping windows of <paramref name="file"/> from its start (<see cref="TokenBatches.Sequential"/>),
-    /// at most <paramref name="maxBatches"/> batches (0: the whole file). Call under <c>no_grad</c> in eval mode.
-    /// </summary>
-    public static double MeanLoss(nn.Module<Tensor, Tensor> model, TokenFile file, int batchSize, int blockSize, int maxBatches,
-        Device device, CancellationToken cancellation = default)
-    {
-        double sum = 0;
-        long tokens = 0;
-        foreach (var batch in TokenBatches.Sequential(file, batchSize, blockSize, maxBatches > 0 ? maxBatches : null))
-        {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var (x, y) = batch.ToTensors(device);                          // [B, T], [B, T]
-            long count = (long)batch.BatchSize * batch.BlockSize;
-            sum += LanguageModelLoss(model.forward(x), y).ToDouble() * count;
-            tokens += count;
-        }
-        return sum / tokens;
-    }
-
     /// <summary>nanoGPT's loss: cross-entropy of logits [B, T, V] against targets [B, T], mean over targets != −1.</summary>
     public static Tensor LanguageModelLoss(Tensor logits, Tensor targets)
     {

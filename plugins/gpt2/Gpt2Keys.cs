@@ -87,7 +87,7 @@ public static class Gpt2Keys
             NEmbd: width,
             Dropout: config.Get(Dropout),
             Bias: config.Get(Bias),
-            IstaStep: config.Get(Eta),
-            IstaLambda: config.Get(Lambda));
+            Eta: config.Get(Eta),
+            Lambda: config.Get(Lambda));
     }
 }

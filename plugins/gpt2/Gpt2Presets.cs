@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using static Crate.Core.Contract.PresetValues;
 
 namespace Crate.Plugins.Gpt2;
 
@@ -7,11 +8,6 @@ namespace Crate.Plugins.Gpt2;
 /// </summary>
 public static class Gpt2Presets
 {
-    private static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> NoPerModel =
-        new Dictionary<string, IReadOnlyDictionary<string, string>>();
-
-    private static Dictionary<string, string> Values(params (string Key, string Value)[] kv) => kv.ToDictionary(x => x.Key, x => x.Value);
-
     /// <summary>Seconds: a 2-layer, width-32 model, context 32, 4 steps, 2 validation batches.</summary>
     public static Preset Smoke { get; } = new("smoke", "CI, seconds: Moby-Dick, L=2 K=2 d=32, context 32, batch 4, 4 steps, 2 validation batches",
         Values(

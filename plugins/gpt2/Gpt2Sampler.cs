@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Crate.Core.Contract;
 using Crate.Core.Data.Text;
 using Crate.Core.Interop;
@@ -10,63 +9,14 @@ using static TorchSharp.torch;
 
 namespace Crate.Plugins.Gpt2;
 
-/// <summary>Thrown when a checkpoint path holds nothing this task can load; the message names the path.</summary>
-public sealed class Gpt2CheckpointException(string message) : CheckpointException(message);
-
 /// <summary>
-/// Loading a trained model and generating text from it, as nanoGPT's <c>sample.py</c>: the context is
+/// Generating text from a loaded model (<see cref="Gpt2Checkpoints.Load"/>), as nanoGPT's <c>sample.py</c>: the context is
 /// cropped to the last <c>block_size</c> tokens, the last position's logits are divided by the temperature,
 /// optionally cut to the top k, and a token is drawn from the softmax with a seeded generator. Only GPT-2's
 /// 50,257 real ids can be drawn (the rows padding the vocabulary to 50,304 are cut off first).
 /// </summary>
-public static partial class Gpt2Sampler
+public static class Gpt2Sampler
 {
-    /// <summary>
-    /// Builds <paramref name="model"/> and loads <paramref name="checkpoint"/> into it, which is one of:
-    /// a run's checkpoint folder (its <c>best/</c> model, else the latest <c>step-*</c>), one trainer
-    /// checkpoint folder (<c>module-0.bin</c>), or a PyTorch <c>.pth</c>/<c>.pt</c>/<c>.safetensors</c>
-    /// state_dict with nanoGPT's names (from which the layer count, width, context and vocabulary are
-    /// read unless set explicitly; the head count comes from the config). Returns the model on the CPU in
-    /// eval mode and the shape it was built with.
-    /// </summary>
-    public static (nn.Module<Tensor, Tensor> Model, GptConfig Shape) Load(string model, string checkpoint, ResolvedConfig config,
-        IReadOnlySet<string> explicitKeys, ILogger logger)
-    {
-        if (Directory.Exists(checkpoint))
-        {
-            string modulePath = TrainerModuleFile(checkpoint);
-            var shape = Gpt2Keys.ModelConfig(config);
-            var built = Gpt2Models.Build(model, shape);
-            try { ModuleState.Load(built, modulePath); }
-            catch { built.Dispose(); throw; }
-            logger.LogInformation("Loaded {Model} from {File}", model, modulePath);
-            built.eval();
-            return (built, shape);
-        }
-        if (!File.Exists(checkpoint)) throw new Gpt2CheckpointException($"{checkpoint}: no such checkpoint file or folder");
-        var tensors = StateDictFile.Read(checkpoint);
-        try
-        {
-            var stateDict = NanoGptStateDict(tensors);
-            var shape = InferShape(stateDict, Gpt2Keys.ModelConfig(config), explicitKeys, checkpoint);
-            var built = Gpt2Models.Build(model, shape);
-            try
-            {
-                Checkpoint.Check(built, checkpoint, stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.shape));
-                using (no_grad()) built.load_state_dict(stateDict, strict: true);
-            }
-            catch { built.Dispose(); throw; }
-            logger.LogInformation("Loaded {Model} from {File}: {Layers} layers, width {Width}, {Heads} heads, context {Context}, vocabulary {Vocab}",
-                model, checkpoint, shape.NLayer, shape.NEmbd, shape.NHead, shape.BlockSize, shape.VocabSize);
-            built.eval();
-            return (built, shape);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values) t.Dispose();
-        }
-    }
-
     /// <summary>
     /// Generates <paramref name="newTokens"/> ids after <paramref name="context"/> (which must not be empty);
     /// returns only the new ids, each below <see cref="Gpt2Tokenizer.VocabularySize"/>. Deterministic for a
@@ -81,29 +31,21 @@ public static partial class Gpt2Sampler
         var ids = context.Select(i => (long)i).ToList();
         using var generator = new Generator((ulong)seed, device);
         using var noGrad = no_grad();
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using var evalMode = EvalMode.Of(model);
+        for (int n = 0; n < newTokens; n++)
         {
-            for (int n = 0; n < newTokens; n++)
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            int start = Math.Max(0, ids.Count - blockSize);                              // crop to block_size
+            var x = tensor(ids.GetRange(start, ids.Count - start).ToArray(), [1, ids.Count - start]).to(device);   // [1, t]
+            var logits = model.forward(x)[0, -1].narrow(0, 0, real) / temperature;       // [V] → [50257]
+            if (topK is int k && k < real)
             {
-                cancellation.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                int start = Math.Max(0, ids.Count - blockSize);                              // crop to block_size
-                var x = tensor(ids.GetRange(start, ids.Count - start).ToArray(), [1, ids.Count - start]).to(device);   // [1, t]
-                var logits = model.forward(x)[0, -1].narrow(0, 0, real) / temperature;       // [V] → [50257]
-                if (topK is int k && k < real)
-                {
-                    var (top, _) = logits.topk(k);                                           // [k], descending
-                    logits = logits.masked_fill(logits.lt(top[k - 1]), double.NegativeInfinity);
-                }
-                var probs = nn.functional.softmax(logits, 0);                                // [50257]
-                ids.Add(multinomial(probs, 1, generator: generator).item<long>());
+                var (top, _) = logits.topk(k);                                           // [k], descending
+                logits = logits.masked_fill(logits.lt(top[k - 1]), double.NegativeInfinity);
             }
-        }
-        finally
-        {
-            if (wasTraining) model.train();
+            var probs = nn.functional.softmax(logits, 0);                                // [50257]
+            ids.Add(multinomial(probs, 1, generator: generator).item<long>());
         }
         return ids.Skip(context.Count).Select(i => (int)i).ToArray();
     }
@@ -121,73 +63,4 @@ public static partial class Gpt2Sampler
         int[] generated = Generate(model, blockSize, context, options.Tokens, options.Temperature, options.TopK, options.Seed, device, cancellation);
         return options.Prompt + tokenizer.Decode(generated);
     }
-
-    /// <summary>The <c>module-0.bin</c> to load from a run's checkpoint folder or a single checkpoint folder.</summary>
-    internal static string TrainerModuleFile(string folder)
-    {
-        string here = Path.Combine(folder, CheckpointStore.ModuleFile(0));
-        if (File.Exists(here)) return here;
-        string best = Path.Combine(folder, "best", CheckpointStore.ModuleFile(0));
-        if (File.Exists(best)) return best;
-        if (CheckpointStore.FindLatest(folder) is { } latest && File.Exists(Path.Combine(latest, CheckpointStore.ModuleFile(0))))
-            return Path.Combine(latest, CheckpointStore.ModuleFile(0));
-        throw new Gpt2CheckpointException($"{folder}: no trainer checkpoint here ({CheckpointStore.ModuleFile(0)} in the folder, " +
-                                          $"in best/ or in a step-* folder); give a run's checkpoints folder, one checkpoint folder or a .pth/.safetensors file");
-    }
-
-    /// <summary>
-    /// nanoGPT's state_dict in this model's names: <c>_orig_mod.</c> (torch.compile) and <c>module.</c>
-    /// (DDP) prefixes stripped; the tied <c>lm_head.weight</c> and the causal-mask buffers <c>attn.bias</c>
-    /// / <c>attn.masked_bias</c> dropped (the model ties the head to <c>wte</c> and builds the mask per call).
-    /// </summary>
-    internal static Dictionary<string, Tensor> NanoGptStateDict(IReadOnlyDictionary<string, Tensor> file)
-    {
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, value) in file)
-        {
-            string name = key;
-            foreach (var prefix in new[] { "_orig_mod.", "module." })
-                if (name.StartsWith(prefix, StringComparison.Ordinal)) name = name[prefix.Length..];
-            if (name == "lm_head.weight" || MaskBuffer().IsMatch(name)) continue;
-            result[name] = value;
-        }
-        return result;
-    }
-
-    /// <summary>
-    /// The shape of a state_dict: vocabulary and width from <c>transformer.wte.weight</c>, context from
-    /// <c>transformer.wpe.weight</c>, layers from the highest <c>transformer.h.{i}</c>. A key the user set
-    /// explicitly keeps its value (a disagreeing file is then reported by the strict load); heads, dropout,
-    /// bias, η and λ come from <paramref name="configured"/>.
-    /// </summary>
-    internal static GptConfig InferShape(IReadOnlyDictionary<string, Tensor> stateDict, GptConfig configured,
-        IReadOnlySet<string> explicitKeys, string path)
-    {
-        long[] Shape(string key) => stateDict.TryGetValue(key, out var t) ? t.shape
-            : throw new Gpt2CheckpointException($"{path}: no '{key}'; not a nanoGPT / CRATE-GPT state_dict");
-        var wte = Shape("transformer.wte.weight");                   // [V, d]
-        var wpe = Shape("transformer.wpe.weight");                   // [T, d]
-        int layers = stateDict.Keys.Select(k => LayerKey().Match(k)).Where(m => m.Success)
-            .Select(m => int.Parse(m.Groups[1].Value) + 1).DefaultIfEmpty(0).Max();
-        if (layers == 0) throw new Gpt2CheckpointException($"{path}: no 'transformer.h.{{i}}' blocks; not a nanoGPT / CRATE-GPT state_dict");
-        int Pick(string key, int configuredValue, long fromFile) => explicitKeys.Contains(key) ? configuredValue : checked((int)fromFile);
-        var shape = configured with
-        {
-            VocabSize = Pick(Gpt2Keys.VocabSize.Name, configured.VocabSize, wte[0]),
-            NEmbd = Pick(Gpt2Keys.NEmbd.Name, configured.NEmbd, wte[1]),
-            BlockSize = Pick(Gpt2Keys.BlockSize.Name, configured.BlockSize, wpe[0]),
-            NLayer = Pick(Gpt2Keys.NLayer.Name, configured.NLayer, layers),
-        };
-        if (shape.VocabSize < Gpt2Tokenizer.VocabularySize)
-            throw new Gpt2CheckpointException($"{path}: {shape.VocabSize} embedding rows, fewer than GPT-2's {Gpt2Tokenizer.VocabularySize} ids");
-        if (shape.NEmbd % shape.NHead != 0)
-            throw new ConfigException($"config key 'model.n_head': {shape.NHead} heads do not divide the checkpoint's width {shape.NEmbd}; pass --set model.n_head=K");
-        return shape;
-    }
-
-    [GeneratedRegex(@"^transformer\.h\.(\d+)\.")]
-    private static partial Regex LayerKey();
-
-    [GeneratedRegex(@"\.attn\.(bias|masked_bias)$")]
-    private static partial Regex MaskBuffer();
 }

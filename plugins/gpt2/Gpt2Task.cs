@@ -16,7 +16,7 @@ namespace Crate.Plugins.Gpt2;
 /// next-token cross-entropy on GPT-2 BPE tokens. Reports validation loss (nats/token) and perplexity, the
 /// layer-wise white-box measurements of CRATE-GPT on validation sequences, and generates text (<c>sample</c>).
 /// </summary>
-public sealed class Gpt2Task : ICrateTask, ITextSampler
+public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamedConfigBuilder
 {
     /// <inheritdoc />
     public string Name => "gpt2";
@@ -60,18 +60,8 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
         new("train_seconds", "training wall time incl. evaluations", false, "s"),
     ];
 
-    private const string PaperConfigCrate = "OpenWebText, 12 layers, d=768, 600k steps (CRATE-GPT base, 60M)";
-    private const string PaperConfigGpt2 = "OpenWebText, 12 layers, d=768, 600k steps (GPT-2 base, 124M)";
-    private const string PaperSource = "crate-paper.md §3f ([B7] zero-shot cross-entropy table)";
-
     /// <inheritdoc />
-    public IReadOnlyList<PaperReference> PaperValues { get; } =
-    [
-        new(Gpt2Models.Crate, "val_loss", 3.37, PaperConfigCrate, PaperSource),
-        new(Gpt2Models.Gpt2, "val_loss", 2.85, PaperConfigGpt2, PaperSource),
-        new(Gpt2Models.Crate, "perplexity", Math.Exp(3.37), PaperConfigCrate, PaperSource + "; exp of the reported loss, not printed there"),
-        new(Gpt2Models.Gpt2, "perplexity", Math.Exp(2.85), PaperConfigGpt2, PaperSource + "; exp of the reported loss, not printed there"),
-    ];
+    public IReadOnlyList<PaperReference> PaperValues => Gpt2PaperValues.References;
 
     /// <inheritdoc />
     public IReadOnlyList<NamedModelConfig> NamedConfigs
@@ -94,6 +84,28 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
         }
     }
 
+    /// <summary>
+    /// Validation loss; chance is a uniform guess over the vocabulary, ln(vocab_size) nats. A model that uses no
+    /// context reaches the unigram entropy (reported as <c>unigram_entropy</c>), well below it.
+    /// </summary>
+    public HeadlineMetric Headline(ResolvedConfig config)
+    {
+        int vocabulary = Gpt2Keys.ModelConfig(config).VocabSize;
+        return new HeadlineMetric("val_loss", Math.Log(vocabulary), $"ln({vocabulary}) nats, a uniform guess over the vocabulary");
+    }
+
+    /// <summary>Builds the named base or small-preset model (the shapes <see cref="NamedConfigs"/> counts).</summary>
+    public nn.Module? BuildNamed(NamedModelConfig named)
+    {
+        GptConfig? shape = named.Name switch
+        {
+            "CRATE-GPT-base" or "GPT-2-base" => ModelZoo.GptBase,
+            "CRATE-GPT-small" or "GPT-2-small" => Gpt2Keys.ModelConfig(Schema.Resolve(Gpt2Presets.Small.ValuesFor(named.Model))),
+            _ => null,
+        };
+        return shape is null ? null : Gpt2Models.Build(named.Model, shape);
+    }
+
     /// <inheritdoc />
     public RunResult Run(IRunContext ctx)
     {
@@ -102,7 +114,8 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
         var options = TrainerOptions.FromConfig(c) with { BestMetric = "val_loss", HigherIsBetter = false };
         options.Validate();
         using var corpus = Gpt2Data.Open(c, ctx.DataDirectory, Gpt2Data.CacheRoot(ctx));
-        ctx.Logger.LogInformation("{Corpus}: {Train:N0} train and {Val:N0} validation tokens", corpus.Directory, corpus.Train.Length, corpus.Val.Length);
+        ctx.Logger.LogInformation("{Corpus}: {Train:N0} train and {Val:N0} validation tokens{Split}", corpus.Directory, corpus.Train.Length, corpus.Val.Length,
+            corpus.Info is { } info ? "; " + info.Split.Describe() : "");
 
         var seeds = TrainingSeeds.From(ctx.Seed);
         manual_seed(seeds.Init);
@@ -112,7 +125,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
             loss: (b, _) => Gpt2Data.LanguageModelLoss(model.forward(b.X), b.Y),
             evaluate: e =>
             {
-                double loss = Gpt2Data.MeanLoss(model, corpus.Val, evalBatch, shape.BlockSize, evalBatches, e.Device, e.Cancellation);
+                double loss = Gpt2Evaluation.MeanLoss(model, corpus.Val, evalBatch, shape.BlockSize, evalBatches, e.Device, e.Cancellation);
                 return new Dictionary<string, double> { ["val_loss"] = loss, ["perplexity"] = Math.Exp(loss) };
             });
         var trainer = new Trainer<LmBatch>(spec, options, ctx);
@@ -124,7 +137,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
             ["val_loss"] = last["val_loss"],
             ["perplexity"] = last["perplexity"],
             ["tokens_per_s"] = last["samples_per_s"] * shape.BlockSize,
-            ["parameters"] = model.parameters().Sum(p => p.numel()),
+            ["parameters"] = ModuleParameters.Count(model),
             ["train_seconds"] = result.TrainSeconds,
         };
         if (last.TryGetValue("train_loss", out double trainLoss)) metrics["train_loss"] = trainLoss;
@@ -139,39 +152,16 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler
         int sequences = c.GetInt(Gpt2Keys.WhiteBoxSequences);
         if (model is CrateGptModel crate && sequences > 0)
         {
-            whiteBox = MeasureWhiteBox(crate, corpus.Val, sequences, shape.BlockSize, trainer.Device);
+            whiteBox = Gpt2Evaluation.MeasureWhiteBox(crate, corpus.Val, sequences, shape.BlockSize, trainer.Device);
             ctx.ReportWhiteBox(whiteBox);
         }
         return new RunResult(metrics, whiteBox, []);
     }
 
-    /// <summary>
-    /// crate-paper.md §4 on CRATE-GPT: Z¹ = wte + wpe of the first <paramref name="sequences"/> validation
-    /// windows (fewer if the file is shorter), then per block R^c of U·LN₁(Z^ℓ), R and the (non-)zero fraction
-    /// of the ISTA output, all T tokens of each window (the blocks are causal, the measures are not).
-    /// </summary>
-    public static IReadOnlyList<WhiteBoxRow> MeasureWhiteBox(CrateGptModel model, TokenFile val, int sequences, int blockSize, Device device)
-    {
-        var batch = TokenBatches.Sequential(val, sequences, blockSize, maxBatches: 1).First();
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var (x, _) = batch.ToTensors(device);                                        // [B, T]
-            return WhiteBoxProbe.Measure(model.Layers.Cast<ICrateLayer>().ToList(), model.Embed(x), "val");
-        }
-        finally
-        {
-            if (wasTraining) model.train();
-        }
-    }
-
     /// <inheritdoc />
     public string Sample(CheckpointRequest request, SamplingOptions options)
     {
-        var (model, shape) = Gpt2Sampler.Load(request.Model, request.CheckpointPath, request.Config, request.ExplicitKeys, request.Logger);
+        var (model, shape) = Gpt2Checkpoints.Load(request.Model, request.CheckpointPath, request.Config, request.ExplicitKeys, request.Logger);
         using (model)
         {
             var device = Devices.Resolve(request.Device);

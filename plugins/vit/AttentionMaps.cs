@@ -1,3 +1,4 @@
+using Crate.Core.Training;
 using Crate.Core.Contract;
 using Crate.Core.Data;
 using Crate.Core.Data.Images;
@@ -47,9 +48,7 @@ public static class AttentionMaps
     {
         var artifacts = new List<Artifact>();
         if (count <= 0) return artifacts;
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using var evalMode = EvalMode.Of(model);
         {
             var rng = new DataRng(0);   // the test pipeline draws nothing
             foreach (int index in Enumerable.Range(0, Math.Min(count, test.Count)).Select(k => (int)((long)k * test.Count / Math.Min(count, test.Count))))
@@ -71,10 +70,6 @@ public static class AttentionMaps
                 artifacts.Add(new Artifact($"attention test {index} ({label})", relative,
                     $"[CLS] attention of the last CRATE layer on test image {index} (class {label}): input, heads 1-{maps.shape[0]}, mean over heads; each map min-max scaled"));
             }
-        }
-        finally
-        {
-            if (wasTraining) model.train();
         }
         return artifacts;
     }

@@ -56,7 +56,7 @@ public static partial class CheckpointShapes
         };
         int configuredHeads = Configured(VitKeys.Heads, named.Heads);
         int configuredDim = (int)configuredValues[VitKeys.Dim.Name];
-        int configuredDimHead = config.GetInt(VitKeys.DimHead) is > 0 and var p ? p : configuredHeads > 0 ? configuredDim / configuredHeads : 0;
+        int configuredHeadDim = config.GetInt(VitKeys.HeadDim) is > 0 and var p ? p : configuredHeads > 0 ? configuredDim / configuredHeads : 0;
         var values = new Dictionary<string, double>(configuredValues);
         var inferred = new List<string>();
         var checkedKeys = new List<string>();
@@ -95,7 +95,7 @@ public static partial class CheckpointShapes
             heads = fixedHeads;
             inferred.Add($"model.heads={heads} (one head: no output projection and {facts.InnerEvidence})");
         }
-        else if (configuredDim == dim && configuredHeads > 0 && configuredHeads * configuredDimHead == inner)
+        else if (configuredDim == dim && configuredHeads > 0 && configuredHeads * configuredHeadDim == inner)
         {
             heads = configuredHeads;
             notes.Add($"model.heads={heads} is not stored in the weights; taken from the preset's configuration (same width {dim}).");
@@ -106,11 +106,11 @@ public static partial class CheckpointShapes
             notes.Add($"model.heads={heads} is not stored in the weights; {facts.HeadsGuessWhy} Give --set model.heads=K if it differs.");
         }
 
-        int dimHead = inner / heads;
-        if (IsExplicit(VitKeys.DimHead) && config.GetInt(VitKeys.DimHead) != 0 && config.GetInt(VitKeys.DimHead) != dimHead)
-            throw Mismatch(VitKeys.DimHead.Name, config.GetInt(VitKeys.DimHead), "set with --set",
-                new Fact(dimHead, $"{facts.InnerEvidence} over {heads} heads"), path);
-        if (model == VisionShape.Vit && dimHead * heads != dim)
+        int headDim = inner / heads;
+        if (IsExplicit(VitKeys.HeadDim) && config.GetInt(VitKeys.HeadDim) != 0 && config.GetInt(VitKeys.HeadDim) != headDim)
+            throw Mismatch(VitKeys.HeadDim.Name, config.GetInt(VitKeys.HeadDim), "set with --set",
+                new Fact(headDim, $"{facts.InnerEvidence} over {heads} heads"), path);
+        if (model == VisionShape.Vit && headDim * heads != dim)
             throw new ConfigException($"config key 'model.heads' is {heads}, which does not divide the width {dim} of the ViT in {path}");
 
         if (inferred.Count > 0) notes.Insert(0, "Inferred from the checkpoint: " + string.Join("; ", inferred) + ".");
@@ -121,7 +121,7 @@ public static partial class CheckpointShapes
 
         var shape = new VisionShape((int)values[VitKeys.ImageSize.Name], (int)values[VitKeys.PatchSize.Name],
             (int)values[VitKeys.Channels.Name], (int)values[VitKeys.NumClasses.Name], dim, (int)values[VitKeys.Depth.Name],
-            heads, dimHead, values[VitKeys.MlpRatio.Name]);
+            heads, headDim, values[VitKeys.MlpRatio.Name]);
         return new CheckpointShape(shape, notes);
     }
 

@@ -59,7 +59,7 @@ public static class VitKeys
     /// <summary><c>model.heads</c>.</summary>
     public static readonly ConfigKey<long> Heads = Key.Int("model.heads", 0, "heads K (CRATE: subspaces) (0: from model.size)", 0, 1024);
     /// <summary><c>model.dim_head</c>.</summary>
-    public static readonly ConfigKey<long> DimHead = Key.Int("model.dim_head", 0,
+    public static readonly ConfigKey<long> HeadDim = Key.Int("model.dim_head", 0,
         "head width p (0: dim / heads; ViT requires dim / heads)", 0, 65536);
     /// <summary><c>model.pool</c>.</summary>
     public static readonly ConfigKey<string> Pool = Key.Choice("model.pool", "cls",
@@ -85,13 +85,13 @@ public static class VitKeys
         "test images whose last-layer [CLS] attention maps CRATE saves as PNG (0: none)", 0, 256);
 
     /// <summary>The keys that fix the model's shape, in the reference constructor's terms.</summary>
-    public static IReadOnlyList<ConfigKey> ShapeKeys { get; } = [ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DimHead, MlpRatio];
+    public static IReadOnlyList<ConfigKey> ShapeKeys { get; } = [ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, HeadDim, MlpRatio];
 
     /// <summary>Every key of the task.</summary>
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
         Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
-        Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DimHead, Pool, Eta, Lambda, MlpRatio,
+        Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, HeadDim, Pool, Eta, Lambda, MlpRatio,
         LabelSmoothing, EvalBatch, WhiteBoxSamples, AttentionImages,
         .. TrainerKeys.All,
     ];

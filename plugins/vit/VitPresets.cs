@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using static Crate.Core.Contract.PresetValues;
 
 namespace Crate.Plugins.Vit;
 
@@ -8,11 +9,9 @@ namespace Crate.Plugins.Vit;
 /// </summary>
 public static class VitPresets
 {
-    private static Dictionary<string, string> Values(params (string Key, string Value)[] kv) => kv.ToDictionary(x => x.Key, x => x.Value);
-
     private static Dictionary<string, IReadOnlyDictionary<string, string>> PerModel(
         Dictionary<string, string> crate, Dictionary<string, string> vit) =>
-        new() { [VisionShape.Crate] = crate, [VisionShape.Vit] = vit };
+        PresetValues.PerModel((VisionShape.Crate, crate), (VisionShape.Vit, vit));
 
     /// <summary>CI: 512 training and 256 test images of the shipped Fashion-MNIST, tiny models, two epochs.</summary>
     public static Preset Smoke { get; } = new("smoke",

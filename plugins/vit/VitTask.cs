@@ -12,11 +12,11 @@ using static TorchSharp.torch;
 namespace Crate.Plugins.Vit;
 
 /// <summary>
-/// Supervised image classification, CRATE against ViT (crate-paper.md §3a), with the layer-wise white-box
+/// Supervised image classification, CRATE against ViT (docs/paper.md §3a), with the layer-wise white-box
 /// measurements of the trained CRATE (§4) and its last-layer [CLS] attention maps (§3b). Both models
 /// train under one recipe with the shared trainer; presets differ only in architecture keys per model.
 /// </summary>
-public sealed class VitTask : ICrateTask, ICheckpointEvaluator
+public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder, IDataFittedConfig
 {
     /// <inheritdoc />
     public string Name => "vit";
@@ -49,10 +49,10 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
                       "(Yann LeCun's MNIST page or a mirror) into one folder; use --set data.dataset=mnist --set data.hflip=0."),
         new("cifar10", "CIFAR-10, binary version: data_batch_1..5.bin, test_batch.bin (the cifar-10-batches-bin folder or its parent)", null,
             HowToGet: "Download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it; " +
-                      "use --set data.dataset=cifar10 --set model.image_size=32 --set model.channels=3."),
+                      "use --set data.dataset=cifar10 (channels, classes and the 32 px size follow the data)."),
         new("cifar100", "CIFAR-100, binary version: train.bin, test.bin (the cifar-100-binary folder or its parent), fine labels", null,
             HowToGet: "Download cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it; " +
-                      "use --set data.dataset=cifar100 --set model.num_classes=100 --set model.image_size=32 --set model.channels=3."),
+                      "use --set data.dataset=cifar100 (channels, 100 classes and the 32 px size follow the data)."),
         new("imagefolder", "ImageNet-1K or any set in the torchvision ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/* (JPEG, PNG, BMP, GIF)", null,
             HowToGet: "For ImageNet-1K download ILSVRC2012 from image-net.org (after registration), extract the training archive into train/<wnid>/ and " +
                       "sort the 50,000 validation images into val/<wnid>/ folders; the paper preset reads it."),
@@ -77,26 +77,24 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
     ];
 
     /// <inheritdoc />
-    public IReadOnlyList<PaperReference> PaperValues => PaperNumbers.References;
+    public IReadOnlyList<PaperReference> PaperValues => VitPaperValues.References;
 
     /// <inheritdoc />
-    public IReadOnlyList<NamedModelConfig> NamedConfigs
+    public IReadOnlyList<NamedModelConfig> NamedConfigs => VitModels.NamedConfigs(Schema);
+
+    /// <summary>Top-1 accuracy; chance is a uniform guess over <c>model.num_classes</c>.</summary>
+    public HeadlineMetric Headline(ResolvedConfig config)
     {
-        get
-        {
-            string[] named = ["CRATE-T", "CRATE-S", "CRATE-B", "CRATE-L", "ViT-T", "ViT-S", "ViT-B"];
-            var list = named.Select(n => ModelZoo.All.Single(c => c.Name == n)).ToList();
-            foreach (var preset in VitPresets.All.Where(p => p.Name is "small" or "smoke"))
-                foreach (var model in Models)
-                {
-                    var config = Schema.Resolve(preset.ValuesFor(model.Name));
-                    var shape = VisionShape.From(config, model.Name);
-                    list.Add(new NamedModelConfig($"{preset.Name}-{model.Name}", model.Name, shape.ParameterCount(model.Name, config),
-                        $"the {preset.Name} preset: {shape}"));
-                }
-            return list;
-        }
+        int classes = config.GetInt(VitKeys.NumClasses);
+        return new HeadlineMetric("top1", 100.0 / classes, $"100 % / {classes} classes");
     }
+
+    /// <summary>The paper's sizes from <see cref="ModelZoo"/>, the presets' shapes from their configs.</summary>
+    public nn.Module? BuildNamed(NamedModelConfig named) => VitModels.BuildNamed(named, Schema);
+
+    /// <summary>Channels, classes and a fixed image size follow the dataset unless set (<see cref="VitDataFit"/>).</summary>
+    public DataFit FitToData(ResolvedConfig config, IReadOnlySet<string> explicitKeys, Func<string, string> dataDirectory) =>
+        VitDataFit.Fit(config, explicitKeys, dataDirectory);
 
     /// <inheritdoc />
     public RunResult Run(IRunContext ctx)
@@ -104,7 +102,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         var config = ctx.Config;
         var shape = VisionShape.From(config, ctx.Model);
         string dataDir = ctx.DataDirectory(config.Get(VitKeys.Dataset));
-        var data = ImageData.Load(config, dataDir, shape);
+        var data = VitData.Load(config, dataDir, shape);
         var seeds = TrainingSeeds.From(ctx.Seed);
         var options = TrainerOptions.FromConfig(config);
         var device = Devices.Resolve(ctx.Device);
@@ -113,7 +111,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
 
         torch.manual_seed(seeds.Init);
         using var model = shape.Build(ctx.Model, config);
-        long parameters = model.parameters().Sum(p => p.numel());
+        long parameters = ModuleParameters.Count(model);
         ctx.Logger.LogInformation("{Model}: {Shape}, {Parameters:N0} parameters; {Train} training and {Test} test images of {Dataset} from {Dir}",
             ctx.Model, shape, parameters, data.Train.Count, data.Test.Count, data.Name, dataDir);
 
@@ -121,7 +119,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         {
             BatchSize = options.EffectiveMicroBatch, Shuffle = true, DropLast = true, Seed = (ulong)seeds.DataOrder, Workers = workers,
         }), prefetch);
-        var test = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), workers, prefetch);
+        var test = new VitEvaluation(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), workers, prefetch);
         double smoothing = config.Get(VitKeys.LabelSmoothing);
         var spec = TrainingSpec.ForModel(model, batches,
             loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing),
@@ -145,7 +143,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         IReadOnlyList<Artifact> artifacts = [];
         if (model is CrateClassifier crate)
         {
-            whiteBox = MeasureWhiteBox(crate, data, config.GetInt(VitKeys.WhiteBoxSamples), device, seeds, shape, config);
+            whiteBox = VitEvaluation.MeasureWhiteBox(crate, data, config.GetInt(VitKeys.WhiteBoxSamples), device, seeds, shape, config);
             if (whiteBox.Count > 0) ctx.ReportWhiteBox(whiteBox);
             foreach (var split in whiteBox.GroupBy(r => r.Split))
                 ctx.Logger.LogInformation("white-box {Split} ({Samples} images), per layer R^c / non-zero fraction: {Layers}", split.Key,
@@ -156,63 +154,6 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator
         return new RunResult(metrics, whiteBox, artifacts);
     }
 
-    /// <summary>
-    /// R^c, R and the (non-)zero fractions per layer (crate-paper.md §4) of the trained CRATE on
-    /// <paramref name="samples"/> test images (split <c>test</c>) and as many training images without
-    /// augmentation (<c>train</c>), and of the same network at its initialisation on the test images (<c>test@init</c>).
-    /// </summary>
-    private static List<WhiteBoxRow> MeasureWhiteBox(CrateClassifier trained, ImageData data, int samples, Device device,
-        TrainingSeeds seeds, VisionShape shape, ResolvedConfig config)
-    {
-        var rows = new List<WhiteBoxRow>();
-        if (samples <= 0) return rows;
-        rows.AddRange(Measure(trained, data.Test, "test"));
-        rows.AddRange(Measure(trained, data.Train, "train"));
-        torch.manual_seed(seeds.Init);                                   // the trained model's starting point
-        using var initial = (CrateClassifier)shape.Build(VisionShape.Crate, config);
-        initial.to(device);
-        rows.AddRange(Measure(initial, data.Test, "test@init"));
-        return rows;
-
-        List<WhiteBoxRow> Measure(CrateClassifier model, IImageDataset split, string name)
-        {
-            var subset = samples >= split.Count ? split : IndexedSubset.EvenlySpaced(split, samples);
-            var loader = new ImageBatchLoader(subset, data.TestPipeline, new ImageLoaderOptions { BatchSize = 128, Shuffle = false });
-            var accumulator = new WhiteBoxAccumulator();
-            for (int start = 0; start < subset.Count; start += 128)
-            {
-                using var scope = NewDisposeScope();
-                var batch = loader.PrepareBatch(new LoaderPosition(0, start));          // on this thread, no loader thread
-                WhiteBoxProbe.Add(accumulator, model, batch.ViewTensor(0, device));   // [B, C, H, W]
-            }
-            return accumulator.Rows(name).ToList();
-        }
-    }
-
     /// <inheritdoc />
-    public EvaluationResult Evaluate(CheckpointRequest request)
-    {
-        var config = request.Config;
-        var file = CheckpointFile.Open(request.CheckpointPath);
-        var resolved = CheckpointShapes.Resolve(request.Model, request.CheckpointPath, file.Shapes, config, request.ExplicitKeys);
-        var shape = resolved.Shape;
-        string dataset = config.Get(VitKeys.Dataset);
-        string dataDir = request.DataDirectory(dataset);
-        var data = ImageData.LoadTest(config, dataDir, shape);
-
-        torch.manual_seed(0);
-        using var model = shape.Build(request.Model, config);
-        file.LoadInto(model);
-        var device = Devices.Resolve(request.Device);
-        model.to(device);
-        var metrics = new TestEvaluator(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(VitKeys.Workers),
-                config.Get(VitKeys.Prefetch))
-            .Evaluate(model, device, request.Cancellation);
-        metrics["accuracy"] = metrics["top1"];
-
-        var notes = new List<string> { $"{request.Model} ({shape}) from the {file.Kind} {file.WeightsPath}" };
-        notes.AddRange(resolved.Notes);
-        notes.Add($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; accuracy and top1/top5 in %.");
-        return new EvaluationResult(metrics, notes);
-    }
+    public EvaluationResult Evaluate(CheckpointRequest request) => VitCheckpoints.Evaluate(request);
 }

@@ -31,18 +31,27 @@ public class PlotTests
         {
             new WhiteBoxRow(layer, "Rc", "val", 40 - 3.0 * layer, 1.5, 256),
             new WhiteBoxRow(layer, "nonzero", "val", 0.6 - 0.05 * layer, 0.02, 256),
+            new WhiteBoxRow(layer, "zero_fraction", "val", 0.4 + 0.05 * layer, 0.02, 256),   // 1 − non-zero: no panel of its own
             new WhiteBoxRow(layer, "Rc", "train", 41 - 3.2 * layer, 1.2, 256),
         }).ToList();
 
         Assert.True(PlotWriter.WhiteBoxLayers(path, rows));
 
-        Assert.Equal((2 * PlotWriter.Width, PlotWriter.Height), PngSize(path));
+        Assert.Equal((2 * PlotWriter.PanelWidth, PlotWriter.PanelHeight), PngSize(path));
         Assert.False(PlotWriter.WhiteBoxLayers(Path.Combine(folder.Path, "empty.png"), Array.Empty<WhiteBoxRow>()));
 
         var compared = Path.Combine(folder.Path, "compared.png");
         IReadOnlyList<WhiteBoxRow> baseline = rows.Select(r => r with { Mean = r.Mean * 1.1 }).ToList();
         Assert.True(PlotWriter.WhiteBoxLayersCompared(compared, [("crate", rows), ("vit", baseline)]));
-        Assert.Equal((2 * PlotWriter.Width, PlotWriter.Height), PngSize(compared));
+        Assert.Equal((2 * PlotWriter.PanelWidth, PlotWriter.PanelHeight), PngSize(compared));
+    }
+
+    [Fact]
+    public void Layer_ticks_are_whole_layers_at_most_twelve()
+    {
+        Assert.Equal([1, 2, 3, 4, 5, 6], PlotWriter.LayerTicks([3, 1, 2, 6, 5, 4, 1]));
+        Assert.Equal([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23], PlotWriter.LayerTicks(Enumerable.Range(1, 24)));
+        Assert.Empty(PlotWriter.LayerTicks([]));
     }
 
     [Fact]

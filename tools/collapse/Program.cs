@@ -27,7 +27,7 @@ while (!Directory.Exists(Path.Combine(root, "data", "moby-dick"))) root = Path.G
 using var corpus = TextCorpus.Open(Path.Combine(root, "data", "moby-dick"), Gpt2Tokenizer.Shared, Path.Combine(Path.GetTempPath(), "crate-collapse-cache"));
 
 manual_seed(seed);
-var shape = new GptConfig(BlockSize: context, NLayer: 4, NHead: 4, NEmbd: 128, IstaLambda: Option("lambda", 0.1));
+var shape = new GptConfig(BlockSize: context, NLayer: 4, NHead: 4, NEmbd: 128, Lambda: Option("lambda", 0.1));
 using nn.Module<Tensor, Tensor> net = model == "crate" ? new CrateGptModel(shape) : new Gpt2Model(shape);
 if (net is CrateGptModel scaled && Option("embscale", 1) != 1)
     using (no_grad())

@@ -108,8 +108,8 @@ public static partial class CrateShapeInference
             throw new CrateShapeException($"Projection width {inner} is not divisible by {k} heads.");
         notes.Add("Pooling, eta and lambda are not stored in a state_dict; reference defaults (cls, 0.1, 0.1) assumed.");
 
-        var config = new CrateConfig(dim, depth, k, image, patch, c, classes,
-            DimHead: inner / k == dim / k && dim % k == 0 ? null : inner / k);
+        var config = new CrateConfig(dim, depth, k, image, patch, c, classes);
+        if (!(inner / k == dim / k && dim % k == 0)) config = config with { HeadDim = inner / k };
         return new InferredCrateShape(config, headsDetermined, channelsDetermined, notes);
     }
 

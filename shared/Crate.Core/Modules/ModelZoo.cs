@@ -3,7 +3,7 @@ using Crate.Core.Contract;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// Named architectures (crate-paper.md §2, §3f) and small CPU configurations, with their parameter
+/// Named architectures (docs/paper.md §2, §3f) and small CPU configurations, with their parameter
 /// counts. Vision configs are for 1000 classes, 224×224 RGB, patch 16 unless named otherwise; change
 /// them with <c>with</c> (e.g. <c>ModelZoo.CrateTiny with { NumClasses = 10 }</c>).
 /// </summary>

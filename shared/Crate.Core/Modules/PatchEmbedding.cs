@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>
-/// The CRATE classifier's stem f^pre (crate-paper.md §1.3): patchify (channel fastest), then
+/// The CRATE classifier's stem f^pre (docs/paper.md §1.3): patchify (channel fastest), then
 /// LayerNorm(P·P·C) → Linear(P·P·C → d) → LayerNorm(d). State_dict names as the reference's
 /// <c>to_patch_embedding</c> Sequential: <c>1.*</c> (LN), <c>2.*</c> (Linear), <c>3.*</c> (LN); index 0 is
 /// the parameter-free rearrangement.

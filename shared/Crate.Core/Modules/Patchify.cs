@@ -6,7 +6,7 @@ namespace Crate.Core.Modules;
 /// <summary>
 /// Cuts images [B, C, H, W] into P×P patches in raster order, each flattened (row, col, channel) with
 /// the channel fastest, as the reference's <c>Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)')</c>
-/// (crate-paper.md §1.3, pitfall 6.7). No parameters.
+/// (docs/paper.md §1.3, pitfall 6.7). No parameters.
 /// </summary>
 public sealed class Patchify : nn.Module<Tensor, Tensor>
 {

@@ -67,6 +67,21 @@ public sealed class CheckpointStore
     }
 
     /// <summary>
+    /// The one rule by which a command on a run's checkpoints (<c>evaluate</c>, <c>sample</c>) picks weights:
+    /// <paramref name="folder"/>'s own <c>module-&lt;index&gt;.bin</c> when it is one checkpoint (a <c>step-*</c>
+    /// folder, or <c>best/</c> when named), else the newest complete checkpoint in it, i.e. the weights the run
+    /// ended with, on which its final metrics were measured. Null when there is neither.
+    /// </summary>
+    public static string? ModuleFileOf(string folder, int index = 0)
+    {
+        string here = Path.Combine(folder, ModuleFile(index));
+        if (File.Exists(here)) return here;
+        return FindLatest(folder) is { } latest && File.Exists(Path.Combine(latest, ModuleFile(index)))
+            ? Path.Combine(latest, ModuleFile(index))
+            : null;
+    }
+
+    /// <summary>
     /// Resolves <paramref name="path"/> (a checkpoint folder, or a checkpoint directory whose newest checkpoint
     /// is meant) to a complete checkpoint folder; throws a <see cref="TrainerConfigException"/> when there is none.
     /// </summary>

@@ -141,6 +141,39 @@ public class TextCorpusTests
     }
 
     [Fact]
+    public void File_with_one_record_per_line_and_no_blank_lines_splits_at_the_line_after_ninety_percent()
+    {
+        using var dir = new TempDir();
+        // 100 lines of 10 characters ("verse NN.\n"), 1,000 characters in all.
+        string text = string.Concat(Enumerable.Range(0, 100).Select(k => $"verse {k:D2}.\n"));
+        File.WriteAllText(dir.File("verses.txt"), text);
+        var tok = new CharTokenizer();
+
+        using TokenCorpus corpus = TextCorpus.Open(dir.File("verses.txt"), tok, dir.File("cache"));
+
+        // 1,001 tokens with end-of-text; 90 % is token 900 = the start of line 91 ("verse 90."), a line start itself.
+        Assert.Equal(900, corpus.Train.Length);
+        Assert.Equal(101, corpus.Val.Length);
+        Assert.StartsWith("verse 90.\n", Decode(corpus.Val, tok));
+        Assert.EndsWith("verse 89.\n", Decode(corpus.Train, tok));
+        var split = corpus.Info!.Split;
+        Assert.Equal(("line", 900, 91), (split.Kind, split.CharOffset, split.Line));
+        Assert.Equal($"validation starts at line 91 of {dir.File("verses.txt")} (a line boundary)", split.Describe());
+    }
+
+    [Fact]
+    public void A_line_split_moves_forward_to_the_next_line_start()
+    {
+        using var dir = new TempDir();
+        // 22 lines of 7 characters ("ab cde\n") = 154 characters + end-of-text = 155 tokens; 90 % is token
+        // floor(155 * 0.9) = 139, the last character of line 20 (133..139): the cut moves to 140, the start of line 21.
+        File.WriteAllText(dir.File("a.txt"), string.Concat(Enumerable.Repeat("ab cde\n", 22)));
+        using TokenCorpus corpus = TextCorpus.Open(dir.File("a.txt"), new CharTokenizer(), dir.File("cache"));
+        Assert.Equal((140L, 15L), (corpus.Train.Length, corpus.Val.Length));
+        Assert.Equal(21, corpus.Info!.Split.Line);
+    }
+
+    [Fact]
     public void Unsplittable_and_missing_sources_are_reported()
     {
         using var dir = new TempDir();

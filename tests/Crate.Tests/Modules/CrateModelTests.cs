@@ -86,7 +86,7 @@ public class CrateModelTests
     {
         using var scope = NewDisposeScope();
         manual_seed(9);
-        using var layer = new CrateLayer(12, heads: 3, dimHead: 4);
+        using var layer = new CrateLayer(12, heads: 3, headDim: 4);
         var z = randn(2, 4, 12);
         var half = z + layer.Attention.fn.forward(layer.Attention.norm.forward(z));
         var y = layer.Ista.norm.forward(half);
@@ -124,7 +124,7 @@ public class CrateModelTests
     {
         using var scope = NewDisposeScope();
         manual_seed(11);
-        using var encoder = new CrateEncoder(8, depth: 2, heads: 2, dimHead: 4);
+        using var encoder = new CrateEncoder(8, depth: 2, heads: 2, headDim: 4);
         var z = randn(1, 4, 8);
         var pad = tensor(new[] { false, false, true, true }).reshape(1, 4);
         var full = encoder.forward(z.narrow(1, 0, 2));
@@ -137,7 +137,7 @@ public class CrateModelTests
     {
         using var scope = NewDisposeScope();
         manual_seed(12);
-        using var layer = new CrateMaeDecoderLayer(8, heads: 2, dimHead: 4);
+        using var layer = new CrateMaeDecoderLayer(8, heads: 2, headDim: 4);
         Assert.Equal(new[] { "layers.0.0.norm.weight", "layers.0.0.norm.bias", "layers.0.0.fn.weight",
             "layers.0.1.norm.weight", "layers.0.1.norm.bias", "layers.0.1.fn.qkv.weight",
             "layers.0.1.fn.to_out.0.weight", "layers.0.1.fn.to_out.0.bias" }.Order(StringComparer.Ordinal),

@@ -13,7 +13,7 @@ public class MssaTests
 
     private static MultiSubspaceSelfAttention IdentityMssa(bool fast)
     {
-        var m = new MultiSubspaceSelfAttention(2, heads: 1, dimHead: 2, fast: fast);
+        var m = new MultiSubspaceSelfAttention(2, heads: 1, headDim: 2, fast: fast);
         Assert.Null(m.to_out);   // K = 1, p = d: no output map, as project_out = False in the reference
         using (no_grad())
             m.qkv.weight!.copy_(eye(2));
@@ -50,7 +50,7 @@ public class MssaTests
     [Fact]
     public void OutputMapHasBiasAndProjectionHasNone()
     {
-        using var m = new MultiSubspaceSelfAttention(8, heads: 2, dimHead: 4);
+        using var m = new MultiSubspaceSelfAttention(8, heads: 2, headDim: 4);
         Assert.Equal(["qkv.weight", "to_out.0.weight", "to_out.0.bias"], m.state_dict().Keys);
         Assert.Null(m.qkv.bias);
     }
@@ -110,7 +110,7 @@ public class MssaTests
     {
         using var scope = NewDisposeScope();
         manual_seed(6);
-        using var m = new MultiSubspaceSelfAttention(8, heads: 2, dimHead: 4);
+        using var m = new MultiSubspaceSelfAttention(8, heads: 2, headDim: 4);
         var x = randn(3, 5, 8);
         var maps = m.AttentionMaps(x);
         Assert.Equal(new long[] { 3, 2, 5, 5 }, maps.shape);

@@ -65,10 +65,10 @@ public class ParameterCountTests
     [Fact]
     public void GeneralisedCrateFormulaHandlesHeadWidthOtherThanDOverK()
     {
-        var config = new CrateConfig(Dim: 24, Depth: 2, Heads: 2, ImageSize: 8, PatchSize: 4, Channels: 1, NumClasses: 3, DimHead: 8);
+        var config = new CrateConfig(Dim: 24, Depth: 2, Heads: 2, ImageSize: 8, PatchSize: 4, Channels: 1, NumClasses: 3) { HeadDim = 8 };
         using var model = new CrateClassifier(config);
         Assert.Equal(config.ParameterCount(), ModuleInit.CountParameters(model));
-        var single = config with { Heads = 1, DimHead = 24 };      // K = 1, p = d: no output map
+        var single = config with { Heads = 1, HeadDim = 24 };      // K = 1, p = d: no output map
         using var noOut = new CrateClassifier(single);
         Assert.Equal(single.ParameterCount(), ModuleInit.CountParameters(noOut));
     }

@@ -10,8 +10,17 @@ public sealed record TextSourceFile(string Path, long Bytes, DateTime LastWriteU
 /// <summary>Where the train/val cut fell.</summary>
 /// <param name="Document">The document the cut is in (or at whose start it is).</param>
 /// <param name="CharOffset">Characters of that document that went to train.</param>
-/// <param name="Kind">"paragraph" (after a blank line) or "document" (between documents).</param>
-public sealed record TextSplitPoint(string Document, int CharOffset, string Kind);
+/// <param name="Kind">"paragraph" (after a blank line), "line" (at a line start, in a text without blank lines there) or "document" (between documents).</param>
+/// <param name="Line">The 1-based line of <paramref name="Document"/> where validation starts (null in caches written before it was recorded).</param>
+public sealed record TextSplitPoint(string Document, int CharOffset, string Kind, int? Line = null)
+{
+    /// <summary>"validation starts at line 901 of book.txt (a line boundary)" for logs and notes.</summary>
+    public string Describe() => Kind switch
+    {
+        "document" => $"validation starts with the document {Document}",
+        _ => $"validation starts at {(Line is int l ? $"line {l}" : $"character {CharOffset}")} of {Document} (a {(Kind == "line" ? "line" : "paragraph")} boundary)",
+    };
+}
 
 /// <summary>The <c>meta.json</c> of a prepared corpus.</summary>
 public sealed record TextCorpusInfo(string Format, string Tokenizer, int VocabSize, double ValFraction,
@@ -53,8 +62,9 @@ public sealed class TokenCorpus : IDisposable
 /// followed by the tokenizer's end-of-text id (as nanoGPT's prepare.py does), then the stream is split:
 /// <b>validation = the last <c>valFraction</c> (default 10%) of the tokens, moved forward to the next
 /// paragraph start</b> (the first non-blank character after a blank line) in the document where the 90%
-/// point falls; failing that, the end of that document if another follows, else the last paragraph start
-/// before the point, else the start of that document. The text on each side of a cut inside a document is
+/// point falls; failing that, the end of that document if another follows, else the next line start (a file
+/// with one sentence, verse or record per line and no blank lines, split near 90 % as nanoGPT's prepare.py
+/// splits its text), else the last paragraph or line start before the point, else the start of that document. The text on each side of a cut inside a document is
 /// tokenised separately (the end-of-text id follows only the document's end).
 /// The cache folder is <c>cacheRoot/&lt;source&gt;-&lt;tokenizer&gt;-&lt;key&gt;</c>, where the key hashes the format
 /// version, tokenizer name and vocabulary, the fraction and every source file's full path, size and
@@ -155,17 +165,21 @@ public static class TextCorpus
         long k = target - docStart;
         int charPos = k < ids.Length ? starts[k] : text.Length;
         List<int> paragraphs = ParagraphStarts(text);
+        List<int> lines = LineStarts(text);
 
-        // Cut inside the document at a paragraph start (0: no such cut), or at a document boundary.
+        // Cut inside the document at a paragraph or line start (0: no such cut), or at a document boundary.
         int cut = 0, boundary = -1;
+        string kind = "paragraph";
         if (k == 0 && doc > 0) boundary = doc;
         else if (paragraphs.FirstOrDefault(p => p >= charPos) is int after && after > 0) cut = after;
         else if (doc + 1 < sources.Length) boundary = doc + 1;
+        else if (lines.FirstOrDefault(p => p >= charPos) is int lineAfter && lineAfter > 0) (cut, kind) = (lineAfter, "line");
         else if (paragraphs.LastOrDefault(p => p < charPos) is int before && before > 0) cut = before;
+        else if (lines.LastOrDefault(p => p < charPos) is int lineBefore && lineBefore > 0) (cut, kind) = (lineBefore, "line");
         else if (doc > 0) boundary = doc;
         else
             throw new DatasetException(sources[doc].Path, DataErrorKind.Empty,
-                "cannot split one document without blank lines into train and validation; add paragraph breaks or more files");
+                "cannot split one document of a single line into train and validation; add line breaks or more files");
 
         string trainPath = Path.Combine(folder, "train.bin"), valPath = Path.Combine(folder, "val.bin");
         TextSplitPoint split;
@@ -180,7 +194,7 @@ public static class TextCorpus
                 train.Append(tokenizer.Encode(text[..cut]));
                 val.Append(WithEnd(tokenizer.Encode(text[cut..]), tokenizer));
                 CopyTokens(allStream, docStart + counts[doc], total, val);
-                split = new TextSplitPoint(sources[doc].Path, cut, "paragraph");
+                split = new TextSplitPoint(sources[doc].Path, cut, kind, text.AsSpan(0, cut).Count('\n') + 1);
             }
             else
             {
@@ -211,6 +225,16 @@ public static class TextCorpus
             if (j < text.Length) starts.Add(j);
             i = j - 1;
         }
+        return starts;
+    }
+
+    /// <summary>Character offsets where a line with text starts (after a line break, not at the very end).</summary>
+    internal static List<int> LineStarts(string text)
+    {
+        var starts = new List<int>();
+        int last = text.Length - 1;
+        while (last >= 0 && char.IsWhiteSpace(text[last])) last--;                 // the last character with text
+        for (int i = text.IndexOf('\n'); i >= 0 && i < last; i = text.IndexOf('\n', i + 1)) starts.Add(i + 1);
         return starts;
     }
 

@@ -72,7 +72,7 @@ public sealed class Gpt2ModelTests
         var task = new Gpt2Task();
         // The config says width 32, 4 layers, context 64; the file says 16, 2, 16 and wins (heads from the config).
         var config = task.Schema.Resolve().With(("model.n_embd", "32"), ("model.n_layer", "4"), ("model.block_size", "64"), ("model.n_head", "2"));
-        var (model, shape) = Gpt2Sampler.Load(Gpt2Models.Crate, path, config, new HashSet<string>(), NullLogger.Instance);
+        var (model, shape) = Gpt2Checkpoints.Load(Gpt2Models.Crate, path, config, new HashSet<string>(), NullLogger.Instance);
         using (model)
         {
             Assert.Equal((16, 2, 16, 2), (shape.NEmbd, shape.NLayer, shape.BlockSize, shape.NHead));
@@ -81,9 +81,9 @@ public sealed class Gpt2ModelTests
         }
         // A width the user insisted on is kept, and the strict load reports the disagreement.
         var insisted = new HashSet<string> { "model.n_embd" };
-        Assert.Throws<CheckpointMismatchException>(() => Gpt2Sampler.Load(Gpt2Models.Crate, path, config, insisted, NullLogger.Instance));
+        Assert.Throws<CheckpointMismatchException>(() => Gpt2Checkpoints.Load(Gpt2Models.Crate, path, config, insisted, NullLogger.Instance));
         // The GPT-2 architecture does not fit a CRATE-GPT file.
-        Assert.Throws<CheckpointMismatchException>(() => Gpt2Sampler.Load(Gpt2Models.Gpt2, path, config, new HashSet<string>(), NullLogger.Instance));
+        Assert.Throws<CheckpointMismatchException>(() => Gpt2Checkpoints.Load(Gpt2Models.Gpt2, path, config, new HashSet<string>(), NullLogger.Instance));
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class Gpt2ModelTests
             ["_orig_mod.transformer.h.0.attn.c_attn.bias"] = zeros(12),
             ["_orig_mod.transformer.h.0.attn.masked_bias"] = zeros(1),
         };
-        var mapped = Gpt2Sampler.NanoGptStateDict(file);
+        var mapped = Gpt2Checkpoints.NanoGptStateDict(file);
         Assert.Equal(["transformer.h.0.attn.c_attn.bias", "transformer.wte.weight"], mapped.Keys.Order(StringComparer.Ordinal));
     }
 }

@@ -14,10 +14,8 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
     public void Smoke_run_reports_finite_validation_loss_and_the_task_metrics(string model)
     {
         var (ctx, result) = model == Gpt2Models.Crate ? fixture.Crate : fixture.Gpt2;
-        foreach (var metric in new[] { "val_loss", "perplexity", "train_loss", "tokens_per_s", "parameters", "train_seconds", "unigram_entropy" })
-            Assert.True(result.Metrics.ContainsKey(metric), $"missing metric {metric}");
+        // Every declared metric, a falling loss and val_loss below ln(vocab): the contract test (Contract/PluginContractTests.cs).
         double loss = result.Metrics["val_loss"];
-        Assert.True(double.IsFinite(loss) && loss > 0, $"val_loss {loss}");
         Assert.Equal(Math.Exp(loss), result.Metrics["perplexity"], 6);
         // Untrained on 50,304 outputs: about ln(50,304) = 10.83 nats; four steps cannot go far below it.
         Assert.InRange(loss, 8.0, 11.5);
@@ -50,9 +48,7 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
                 var row = Assert.Single(result.WhiteBox, r => r.Layer == layer && r.Measure == measure);
                 Assert.Equal("val", row.Split);
                 Assert.Equal(4, row.Samples);                          // eval.whitebox_sequences=4
-                Assert.True(double.IsFinite(row.Mean) && row.Mean >= 0, $"{measure} layer {layer}: {row.Mean}");
             }
-        Assert.All(result.WhiteBox.Where(r => r.Measure == WhiteBoxMeasures.Nonzero), r => Assert.InRange(r.Mean, 0, 1));
         Assert.Empty(fixture.Gpt2.Result.WhiteBox);
     }
 
@@ -71,12 +67,14 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
     }
 
     [Fact]
-    public void Sampler_loads_the_best_model_of_a_run_and_generates_exactly_n_real_ids()
+    public void Sampler_loads_the_newest_checkpoint_of_a_run_or_the_named_best_and_generates_exactly_n_real_ids()
     {
         var (ctx, _) = fixture.Crate;
-        string module = Gpt2Sampler.TrainerModuleFile(ctx.CheckpointDirectory);
-        Assert.Equal(Path.Combine(ctx.CheckpointDirectory, "best", "module-0.bin"), module);
-        var (model, shape) = Gpt2Sampler.Load(Gpt2Models.Crate, ctx.CheckpointDirectory, ctx.Config, new HashSet<string>(), NullLogger.Instance);
+        string module = Gpt2Checkpoints.TrainerModuleFile(ctx.CheckpointDirectory);
+        Assert.Equal(Path.Combine(Crate.Core.Training.CheckpointStore.FindLatest(ctx.CheckpointDirectory)!, "module-0.bin"), module);
+        string best = Path.Combine(ctx.CheckpointDirectory, "best");
+        Assert.Equal(Path.Combine(best, "module-0.bin"), Gpt2Checkpoints.TrainerModuleFile(best));
+        var (model, shape) = Gpt2Checkpoints.Load(Gpt2Models.Crate, ctx.CheckpointDirectory, ctx.Config, new HashSet<string>(), NullLogger.Instance);
         using (model)
         {
             int[] context = [14350, 502, 1148];
@@ -99,7 +97,7 @@ public sealed class Gpt2RunTests(Gpt2SmokeFixture fixture) : IClassFixture<Gpt2S
         var empty = Directory.CreateTempSubdirectory("crate-gpt2-empty").FullName;
         try
         {
-            var e = Assert.Throws<Gpt2CheckpointException>(() => Gpt2Sampler.TrainerModuleFile(empty));
+            var e = Assert.Throws<Gpt2CheckpointException>(() => Gpt2Checkpoints.TrainerModuleFile(empty));
             Assert.Contains(empty, e.Message);
         }
         finally { Directory.Delete(empty, recursive: true); }

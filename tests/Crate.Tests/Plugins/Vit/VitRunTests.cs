@@ -27,9 +27,7 @@ public class VitRunTests
     {
         var (result, ctx) = SmokeRun("crate");
         using var _ = ctx;
-        foreach (var metric in new[] { "top1", "top5", "loss", "train_loss", "parameters", "train_seconds", "samples_per_s" })
-            Assert.True(result.Metrics.ContainsKey(metric), $"missing metric {metric}");
-        Assert.InRange(result.Metrics["top1"], 0, 100);
+        // Every declared metric, a falling loss and top-1 above chance: the contract test (Contract/PluginContractTests.cs).
         Assert.InRange(result.Metrics["top5"], result.Metrics["top1"], 100);
         Assert.Equal(new CrateClassifier(new CrateConfig(32, 2, 2, 28, 4, 1, 10)).parameters().Sum(p => p.numel()), result.Metrics["parameters"]);
         Assert.Equal(2, ctx.Epochs.Count);
@@ -42,10 +40,8 @@ public class VitRunTests
             foreach (var layer in new[] { 1, 2 })
             {
                 var rc = result.WhiteBox.Single(r => r.Split == split && r.Layer == layer && r.Measure == WhiteBoxMeasures.Rc);
-                var nonzero = result.WhiteBox.Single(r => r.Split == split && r.Layer == layer && r.Measure == WhiteBoxMeasures.Nonzero);
+                Assert.Single(result.WhiteBox, r => r.Split == split && r.Layer == layer && r.Measure == WhiteBoxMeasures.Nonzero);
                 Assert.Equal(32, rc.Samples);
-                Assert.True(rc.Mean > 0 && double.IsFinite(rc.Std), $"{split} layer {layer}: R^c {rc.Mean}");
-                Assert.InRange(nonzero.Mean, 0, 1);
             }
 
         // Attention strips: input, 2 heads, mean; 112-pixel panels with 4-pixel gaps.
@@ -71,7 +67,6 @@ public class VitRunTests
     {
         var (result, ctx) = SmokeRun("vit", ("eval.attention_images", "0"));
         using var _ = ctx;
-        Assert.InRange(result.Metrics["top1"], 0, 100);
         Assert.Equal(new VisionTransformer(new VitConfig(32, 2, 2, 28, 4, 1, 10)).parameters().Sum(p => p.numel()), result.Metrics["parameters"]);
         Assert.Empty(result.WhiteBox);
         Assert.Empty(ctx.WhiteBox);
@@ -96,9 +91,9 @@ public class VitRunTests
         Assert.Equal(200, result.Metrics["total"]);
 
         // The same numbers as evaluating the model directly.
-        var data = ImageData.LoadTest(Config("small", "crate", ("data.test_limit", "200")), FashionMnist,
+        var data = VitData.LoadTest(Config("small", "crate", ("data.test_limit", "200")), FashionMnist,
             new VisionShape(28, 7, 1, 10, 48, 3, 3, 16, 4));
-        var direct = new TestEvaluator(data.Test, data.TestPipeline, 64, 1).Evaluate(model, CPU);
+        var direct = new VitEvaluation(data.Test, data.TestPipeline, 64, 1).Evaluate(model, CPU);
         Assert.Equal(direct["correct"], result.Metrics["correct"]);
         Assert.Equal(direct["loss"], result.Metrics["loss"], 5);
     }

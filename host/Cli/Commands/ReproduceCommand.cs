@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Globalization;
+using Crate.Core.Contract;
+using Crate.Core.Data;
+using Crate.Core.Interop;
+using Crate.Core.Training;
+using Crate.Host.Planning;
+using Crate.Host.Plugins;
+using Crate.Host.Running;
+using Crate.Results;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace Crate.Host.Cli;
+
+/// <summary>reproduce: resolve the plan, fit it to the data, print it and run it with live progress.</summary>
+public sealed partial class CliApp
+{
+    private Command ReproduceCommand()
+    {
+        var tasks = new Argument<string[]>("tasks") { Description = "'all' or task names", Arity = ArgumentArity.OneOrMore };
+        var preset = new Option<string>("--preset") { Description = "smoke | small (CPU default) | paper", DefaultValueFactory = _ => "small" };
+        var models = new Option<string>("--models") { Description = "Comma-separated model names or roles (crate, baseline); default all" };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds", DefaultValueFactory = _ => string.Join(",", DefaultSeeds) };
+        var sets = new Option<string[]>("--set") { Description = "key=value or task:key=value (repeatable)", Arity = ArgumentArity.ZeroOrMore };
+        var data = new Option<string[]>("--data") { Description = "name=DIR dataset folder (repeatable)", Arity = ArgumentArity.ZeroOrMore };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Resolve and print the plan, run nothing" };
+        var fresh = new Option<bool>("--fresh") { Description = "Rerun finished runs and discard checkpoints of the planned runs" };
+        var shard = new Option<string>("--shard") { Description = "i/n: run a deterministic slice of the plan (for job arrays)" };
+        var verbose = new Option<bool>("--verbose") { Description = "Also print each run's info log lines (always in <run folder>/run.log)" };
+        var cmd = new Command("reproduce", "Train CRATE and its baseline for the given tasks over several seeds, storing everything")
+        {
+            tasks, preset, models, seeds, sets, data, device, threads, dryRun, fresh, shard, verbose,
+        };
+        cmd.SetAction(r =>
+        {
+            var catalog = Catalog(r);
+            var request = new PlanRequest(
+                r.GetValue(tasks) ?? [], r.GetValue(preset)!,
+                r.GetValue(models) is { } m ? SplitList(m) : null,
+                ParseSeeds(r.GetValue(seeds)!),
+                r.GetValue(sets) ?? [],
+                r.GetValue(shard) is { } s ? ParseShard(s) : null);
+            var locator = DataLocator.FromArgs(r.GetValue(data) ?? []);
+            var (plan, fitNotes) = PlanDataFit.Fit(PlanBuilder.Build(catalog, request), locator);
+            var outDir = Path.GetFullPath(r.GetValue(_out)!);
+            var dev = ResolveDevice(r.GetValue(device)!);
+            int nThreads = r.GetValue(threads);
+            if (nThreads < 1) throw new UsageException("--threads must be at least 1");
+
+            PrintPlan(plan, outDir, dev, nThreads);
+            foreach (var note in fitNotes) stdout.WriteLine($"    {note}");
+            if (r.GetValue(dryRun)) return ExitCodes.Ok;
+
+            using var store = ResultsStore.Open(outDir);
+            using var cts = new CancellationTokenSource();
+            // Ctrl-C (SIGINT) and SIGTERM (a scheduler's stop, e.g. Slurm or Kubernetes) stop the run in
+            // flight at the next step boundary with a checkpoint; the same signal again ends the process.
+            bool Stop(string what)
+            {
+                if (cts.IsCancellationRequested) return false;
+                stderr.WriteLine($"\n{what}: stopping at the next step boundary and saving a checkpoint ({what} again to abort)...");
+                cts.Cancel();
+                return true;
+            }
+            ConsoleCancelEventHandler onCancel = (_, e) => e.Cancel = Stop("Ctrl-C");
+            Console.CancelKeyPress += onCancel;
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => ctx.Cancel = Stop("SIGTERM"));
+            try
+            {
+                var progress = new ProgressView(stdout, plan.Count, interactive: !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out));
+                var runner = new PlanRunner(store, new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator, r.GetValue(verbose)), progress, loggers);
+                var outcomes = runner.Run(plan, cts.Token);
+                return Summarise(outcomes, store.DatabasePath);
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+        });
+        return cmd;
+    }
+
+    private void PrintPlan(IReadOnlyList<PlannedRun> plan, string outDir, string device, int threads)
+    {
+        stdout.WriteLine($"Plan: {plan.Count} run(s) on {device} with {threads} thread(s), results in {outDir}");
+        foreach (var group in plan.GroupBy(r => (r.Task.Task.Name, r.Model.Name)))
+        {
+            var first = group.First();
+            stdout.WriteLine($"  {first.Task.Task.Name}/{first.Model.Name} ({first.Model.Role.ToString().ToLowerInvariant()}), preset {first.Preset}, seeds {string.Join(",", group.Select(g => g.Seed))}");
+            var changed = first.Config.Values.Where(kv => !Equals(first.Config.Schema.Get(kv.Key).Default, kv.Value))
+                .Select(kv => $"{kv.Key}={ConfigKey.Format(kv.Value)}");
+            stdout.WriteLine($"    config: {string.Join(" ", changed.DefaultIfEmpty("defaults"))}");
+        }
+    }
+
+    private int Summarise(IReadOnlyList<RunOutcome> outcomes, string database)
+    {
+        stdout.WriteLine();
+        stdout.WriteLine($"Summary ({database}):");
+        foreach (var o in outcomes)
+        {
+            var how = o.Kind switch
+            {
+                RunOutcomeKind.Finished => o.Resumed ? "finished (resumed)" : "finished",
+                RunOutcomeKind.Skipped => "already finished",
+                RunOutcomeKind.NotStarted => "not started",
+                _ => o.Kind.ToString().ToLowerInvariant(),
+            };
+            stdout.WriteLine($"  {o.Run.Label,-28} {how,-20} {(o.Duration > TimeSpan.Zero ? ProgressView.Fmt(o.Duration) : ""),8}  {o.Run.Key}");
+        }
+        var failed = outcomes.Where(o => o.Kind == RunOutcomeKind.Failed).ToList();
+        foreach (var f in failed) stderr.WriteLine($"FAILED {f.Run.Label} (run {f.Run.Key}): {f.Error}");
+        if (outcomes.Any(o => o.Kind is RunOutcomeKind.Interrupted or RunOutcomeKind.NotStarted))
+        {
+            stdout.WriteLine("Interrupted: rerun the same command to resume.");
+            return ExitCodes.Interrupted;
+        }
+        stdout.WriteLine(failed.Count == 0 ? "All runs succeeded. 'report' prints the comparison." : $"{failed.Count} run(s) failed.");
+        return failed.Count == 0 ? ExitCodes.Ok : ExitCodes.RunsFailed;
+    }
+}
