@@ -46,7 +46,7 @@ public static class PlanBuilder
             foreach (var model in SelectModels(task, request.Models))
             {
                 ResolvedConfig config;
-                try { config = task.Schema.Resolve(preset.ValuesFor(model.Name), overrides); }
+                try { config = task.Schema.Resolve(preset.ValuesFor(model.Name), overrides); (task as IConfigChecker)?.CheckConfig(model.Name, config); }
                 catch (ConfigException e) { throw new ConfigException($"{task.Name}/{model.Name}: {e.Message}"); }
                 foreach (var seed in request.Seeds)
                     runs.Add(new PlannedRun(loaded, model, preset.Name, seed, config,

@@ -18,7 +18,7 @@ namespace Crate.Plugins.Mae;
 /// encoder and decoder layers are measured (R^c, sparsity), reconstruction figures are saved; phase <c>finetune</c>
 /// trains encoder + linear head on whole images with layer-wise learning-rate decay (top-1).
 /// </summary>
-public sealed class MaeTask : ICrateTask, ICheckpointEvaluator
+public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker
 {
     /// <summary>Metrics whose names the task returns (all of them on a dataset with more than 5 classes).</summary>
     private static readonly string[] ProbeMetrics =
@@ -111,13 +111,12 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator
     public RunResult Run(IRunContext ctx)
     {
         var config = ctx.Config;
+        CheckConfig(ctx.Model, config);
         var shape = MaeModels.From(config, ctx.Model);
         int keep = MaeModels.KeepCount(config, shape.NumPatches);
         var pretrainOptions = TrainerOptions.FromConfig(config);
         var finetuneOptions = TrainerOptions.FromConfig(config, MaeKeys.Finetune);
         double layerDecay = config.Get(MaeKeys.Finetune.LayerDecay);
-        if (layerDecay <= 0)
-            throw new ConfigException("config key 'finetune.layer_decay': must be in (0, 1] (1: no decay)");
         string dataDir = ctx.DataDirectory(config.Get(MaeKeys.Dataset));
         var data = MaeData.Load(config, dataDir, shape);
         var seeds = TrainingSeeds.From(ctx.Seed);
@@ -197,6 +196,18 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator
             evaluator.Dispose();
         }
         return new RunResult(metrics, whiteBox, artifacts);
+    }
+
+    /// <summary>
+    /// What the reference would refuse, before anything runs: the shape (<see cref="MaeModels.From"/>: patch size,
+    /// widths against heads, CRATE-MAE's decoder width, named sizes), a mask ratio that leaves no visible patch or
+    /// masks none, and a layer decay of 0.
+    /// </summary>
+    public void CheckConfig(string model, ResolvedConfig config)
+    {
+        MaeModels.From(config, model);
+        if (config.Get(MaeKeys.Finetune.LayerDecay) <= 0)
+            throw new ConfigException("config key 'finetune.layer_decay': must be in (0, 1] (1: no decay)");
     }
 
     private static ImageBatchSource TrainBatches(MaeData data, int microBatch, long seed, int workers, bool prefetch) =>
