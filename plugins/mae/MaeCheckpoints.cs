@@ -50,8 +50,16 @@ public sealed record MaeCheckpoint(string WeightsPath, bool IsTrainerState, MaeC
             FormattableString.Invariant($"From the tensors: image {grid * patch}px, patch {patch}, {channels} channel(s), dim {dim}, depth {depth}, decoder dim {decDim}, decoder depth {decDepth}") +
             (crate ? "" : FormattableString.Invariant($", mlp_ratio {mlpRatio}")) + ".",
         };
-        int heads = Heads(config, MaeKeys.Heads, dim, depth, decDim, decDepth, decoder: false, notes);
-        int decHeads = Heads(config, MaeKeys.DecoderHeads, dim, depth, decDim, decDepth, decoder: true, notes);
+        int heads = crate && !shapes.ContainsKey("blocks.0.layers.0.0.fn.to_out.0.weight") ? OneHead(MaeKeys.Heads, notes)
+            : Heads(config, MaeKeys.Heads, dim, depth, decDim, decDepth, decoder: false, notes);
+        int decHeads;
+        if (crate && !shapes.ContainsKey("decoder_blocks.0.layers.0.1.fn.to_out.0.weight")) decHeads = OneHead(MaeKeys.DecoderHeads, notes);
+        else if (crate && config.GetInt(MaeKeys.DecoderHeads) == 0 && decDim == dim)
+        {
+            decHeads = heads;
+            notes.Add($"{MaeKeys.DecoderHeads.Name}={heads}: the encoder's, as every CRATE-MAE factory of the reference.");
+        }
+        else decHeads = Heads(config, MaeKeys.DecoderHeads, dim, depth, decDim, decDepth, decoder: true, notes);
         var shape = new MaeConfig(crate ? MaeKind.Crate : MaeKind.Vit, dim, depth, heads, decDim, decDepth, decHeads, grid * patch, patch, channels,
             mlpRatio, config.Get(MaeKeys.Eta), config.Get(MaeKeys.Lambda), config.Get(MaeKeys.NormPixLoss));
         try { shape.Validate(); }
@@ -103,6 +111,13 @@ public sealed record MaeCheckpoint(string WeightsPath, bool IsTrainerState, MaeC
         int fallback = Math.Max(1, width / 64);
         notes.Add($"{key.Name}={fallback}: head width 64 assumed (heads are not stored in the weights; set --set {key.Name}=K).");
         return fallback;
+    }
+
+    // The reference drops the MSSA output map only for one head of the full width (project_out = False).
+    private static int OneHead(ConfigKey<long> key, List<string> notes)
+    {
+        notes.Add($"{key.Name}=1: the MSSA has no output map (to_out), which the reference drops only for a single head.");
+        return 1;
     }
 
     private static Dictionary<string, long[]> ReadModuleState(string path)

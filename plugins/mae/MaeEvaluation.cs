@@ -91,11 +91,12 @@ public sealed class MaeEvaluator(MaeData data, MaeConfig shape, int keep, long m
     /// fitted on <paramref name="probeTrain"/> training images (test transform), scored on the test split; then the
     /// same probes on raw pixels, prefixed <c>raw_</c>.
     /// </summary>
-    public Dictionary<string, double> Probes(IMaskedAutoencoder model, nn.Module module, int probeTrain, Device device)
+    public Dictionary<string, double> Probes(IMaskedAutoencoder model, nn.Module module, int probeTrain, int maxIterations, Device device)
     {
         var train = MaeData.Limit(data.Train, probeTrain);
         int classes = data.Test.ClassNames.Count;
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        var options = new ProbeOptions(LinearOptions: new LinearProbeOptions(MaxIterations: maxIterations));
         using (var trainSource = Source(train))
         using (var testSource = Source(data.Test))
         {
@@ -103,12 +104,12 @@ public sealed class MaeEvaluator(MaeData data, MaeConfig shape, int keep, long m
                 i => Probe(trainSource, i, device), classes, Pooling.Cls, module, "encoder train");
             using var testFeatures = FeatureExtractor.Extract(x => model.Encode(x), testSource.BatchesPerEpoch,
                 i => Probe(testSource, i, device), classes, Pooling.Cls, module, "encoder test");
-            foreach (var (k, v) in RepresentationProbes.Run(trainFeatures, testFeatures).ToMetrics()) metrics[k] = v;
+            foreach (var (k, v) in RepresentationProbes.Run(trainFeatures, testFeatures, options).ToMetrics()) metrics[k] = v;
             using var rawTrain = FeatureExtractor.Extract(x => x.flatten(1), trainSource.BatchesPerEpoch,
                 i => Probe(trainSource, i, CPU), classes, Pooling.Cls, null, "raw pixels train");
             using var rawTest = FeatureExtractor.Extract(x => x.flatten(1), testSource.BatchesPerEpoch,
                 i => Probe(testSource, i, CPU), classes, Pooling.Cls, null, "raw pixels test");
-            foreach (var (k, v) in RepresentationProbes.Run(rawTrain, rawTest).ToMetrics("raw_")) metrics[k] = v;
+            foreach (var (k, v) in RepresentationProbes.Run(rawTrain, rawTest, options).ToMetrics("raw_")) metrics[k] = v;
         }
         return metrics;
 

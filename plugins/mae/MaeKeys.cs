@@ -88,6 +88,9 @@ public static class MaeKeys
     /// <summary><c>eval.probe_train_limit</c>.</summary>
     public static readonly ConfigKey<long> ProbeTrainLimit = Key.Int("eval.probe_train_limit", 0,
         "training images (evenly spaced, test transform) whose frozen features fit the k-NN and linear probes (0: all)", 0);
+    /// <summary><c>eval.probe_max_iter</c>.</summary>
+    public static readonly ConfigKey<long> ProbeMaxIterations = Key.Int("eval.probe_max_iter", 1000,
+        "L-BFGS iterations of each linear-probe fit at most (Core's default 1000; a probe that stops early is reported as not converged in the log)", 1, 100000);
     /// <summary><c>eval.probes</c>.</summary>
     public static readonly ConfigKey<bool> Probes = Key.Bool("eval.probes", true,
         "k-NN and linear probes of the frozen encoder's [CLS] on unmasked images, and the same on raw pixels");
@@ -108,7 +111,7 @@ public static class MaeKeys
         Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
         Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio,
         Eta, Lambda, MaskRatio, NormPixLoss,
-        EvalBatch, MaskSeed, ProbeTrainLimit, Probes, WhiteBoxSamples, ReconstructionImages,
+        EvalBatch, MaskSeed, ProbeTrainLimit, ProbeMaxIterations, Probes, WhiteBoxSamples, ReconstructionImages,
         .. TrainerKeys.All, .. Finetune.All, Finetune.LayerDecay,
     ];
 }

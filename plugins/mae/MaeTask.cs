@@ -159,7 +159,7 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker
         // Frozen encoder: probes, white-box rows, figures (before fine-tuning changes the shared encoder).
         if (config.Get(MaeKeys.Probes))
         {
-            var probes = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), device);
+            var probes = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), config.GetInt(MaeKeys.ProbeMaxIterations), device);
             foreach (var name in ProbeMetrics)
                 if (probes.TryGetValue(name, out var value)) metrics[name] = value;
             ctx.Logger.LogInformation("probes of {Model}: {Probes}", ctx.Model,
@@ -174,6 +174,7 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker
         var artifacts = evaluator.Figures(model, module, config.GetInt(MaeKeys.ReconstructionImages), device, ctx.RunDirectory, ctx.Model);
 
         // Phase 2: encoder + linear head on whole images, layer-wise learning-rate decay.
+        torch.manual_seed(SeedMath.Derive(seeds.Init, "finetune-head"));             // the head's init, independent of what ran before
         var classifier = new MaeClassifier(model, data.Test.ClassNames.Count);
         try
         {
@@ -245,7 +246,7 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker
         };
         if (probes)
         {
-            var probeMetrics = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), device);
+            var probeMetrics = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), config.GetInt(MaeKeys.ProbeMaxIterations), device);
             foreach (var name in ProbeMetrics)
                 if (probeMetrics.TryGetValue(name, out var value)) metrics[name] = value;
             metrics["accuracy"] = metrics["linear_top1"];

@@ -23,7 +23,8 @@ public class MaeTaskTests
                 var shape = MaeModels.From(config, model.Name);
                 Assert.True(shape.ParameterCount() > 0, $"{preset.Name}/{model.Name}");
                 TrainerOptions.FromConfig(config).Validate();
-                TrainerOptions.FromConfig(config, MaeKeys.Finetune).Validate();
+                var finetune = TrainerOptions.FromConfig(config, MaeKeys.Finetune);
+                (finetune with { ParameterScales = ParameterScale.LayerDecay(shape.Depth, finetune.LayerDecay, n => MaeClassifier.LayerOf(n, shape.Depth)) }).Validate();
                 // Both models share every key but the architecture ones.
                 var other = Config(preset.Name, TheTask.Models.Single(m => m.Name != model.Name).Name).Values;
                 Assert.All(config.Values.Keys.Where(k => !Equals(config.Values[k], other[k])), k => Assert.StartsWith("model.", k));
@@ -73,20 +74,20 @@ public class MaeTaskTests
     }
 
     [Theory]
-    [InlineData(MaeModels.Mae, "model.mask_ratio", "1", "leaves no visible patch")]
-    [InlineData(MaeModels.Crate, "model.mask_ratio", "0.95", "leaves no visible patch")]   // floor(16 · 0.05) = 0
-    [InlineData(MaeModels.Mae, "model.mask_ratio", "0", "masks none")]
-    [InlineData(MaeModels.Crate, "model.patch_size", "5", "does not divide image size 28")]
-    [InlineData(MaeModels.Mae, "model.image_size", "30", "does not divide image size 30")]
-    [InlineData(MaeModels.Crate, "model.decoder_dim", "48", "must be the encoder's 32")]
-    [InlineData(MaeModels.Mae, "model.heads", "3", "3 heads do not divide the width 32")]
-    [InlineData(MaeModels.Mae, "model.decoder_heads", "3", "3 decoder heads do not divide the decoder width 32")]
-    [InlineData(MaeModels.Mae, "model.size", "T", "not a named size of mae")]
-    [InlineData(MaeModels.Crate, "finetune.layer_decay", "0", "must be in (0, 1]")]
-    public void BadInputIsAConfigExceptionNamingTheKey(string model, string key, string value, string cause)
+    [InlineData(MaeModels.Mae, "model.mask_ratio", "1", "model.mask_ratio", "leaves no visible patch")]
+    [InlineData(MaeModels.Crate, "model.mask_ratio", "0.95", "model.mask_ratio", "leaves no visible patch")]   // floor(16 · 0.05) = 0
+    [InlineData(MaeModels.Mae, "model.mask_ratio", "0", "model.mask_ratio", "masks none")]
+    [InlineData(MaeModels.Crate, "model.patch_size", "5", "model.patch_size", "does not divide image size 28")]
+    [InlineData(MaeModels.Mae, "model.image_size", "30", "model.patch_size", "patch size 7 does not divide image size 30")]
+    [InlineData(MaeModels.Crate, "model.decoder_dim", "48", "model.decoder_dim", "must be the encoder's 32")]
+    [InlineData(MaeModels.Mae, "model.heads", "3", "model.heads", "3 heads do not divide the width 32")]
+    [InlineData(MaeModels.Mae, "model.decoder_heads", "3", "model.decoder_heads", "3 decoder heads do not divide the decoder width 32")]
+    [InlineData(MaeModels.Mae, "model.size", "T", "model.size", "not a named size of mae")]
+    [InlineData(MaeModels.Crate, "finetune.layer_decay", "0", "finetune.layer_decay", "must be in (0, 1]")]
+    public void BadInputIsAConfigExceptionNamingTheKey(string model, string key, string value, string namedKey, string cause)
     {
         var e = Assert.ThrowsAny<ConfigException>(() => TheTask.CheckConfig(model, Config("smoke", model, (key, value))));
-        Assert.Contains($"'{key}'", e.Message);
+        Assert.Contains($"'{namedKey}'", e.Message);
         Assert.Contains(cause, e.Message);
     }
 
