@@ -22,6 +22,18 @@ public sealed record CheckpointRequest(
 /// <summary>Result of <see cref="ICheckpointEvaluator.Evaluate"/>: metrics and human notes (e.g. which shape keys were inferred).</summary>
 public sealed record EvaluationResult(IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<string> Notes);
 
+/// <summary>
+/// Optional: a task that checks a resolved config for one of its models beyond the schema's per-key checks (keys
+/// that must agree with each other, shapes the model would refuse). The planner calls it for every planned
+/// (model, config) before anything runs, so a <see cref="ConfigException"/> stops the command with exit code 2 and
+/// nothing recorded.
+/// </summary>
+public interface IConfigChecker
+{
+    /// <summary>Throws <see cref="ConfigException"/> naming the key when <paramref name="config"/> is not valid for <paramref name="model"/>.</summary>
+    void CheckConfig(string model, ResolvedConfig config);
+}
+
 /// <summary>Optional: a task whose checkpoints (ours or the reference implementation's) can be evaluated (<c>evaluate</c>).</summary>
 public interface ICheckpointEvaluator
 {

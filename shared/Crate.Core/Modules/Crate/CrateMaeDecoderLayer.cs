@@ -12,7 +12,7 @@ namespace Crate.Core.Modules;
 /// <c>layers.0.0.norm.*</c>, <c>layers.0.0.fn.weight</c>, <c>layers.0.1.norm.*</c>, <c>layers.0.1.fn.qkv.weight</c>,
 /// <c>layers.0.1.fn.to_out.0.*</c>.
 /// </summary>
-public sealed class CrateMaeDecoderLayer : nn.Module<Tensor, Tensor>
+public sealed class CrateMaeDecoderLayer : nn.Module<Tensor, Tensor>, ICrateLayer
 {
     /// <summary>The reference's single-entry ModuleList (<c>layers.0</c>).</summary>
     public readonly ModuleList<DecoderPair> layers;
@@ -33,6 +33,21 @@ public sealed class CrateMaeDecoderLayer : nn.Module<Tensor, Tensor>
         var half = pair.dictionary.fn.forward(pair.dictionary.norm.forward(z));              // D̃·LN(Z̃) [B, n, d]
         var result = half - pair.attention.fn.forward(pair.attention.norm.forward(half));   // [B, n, d]
         return result.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public int Heads => layers[0].attention.fn.Heads;
+
+    /// <summary>
+    /// For the white-box measurements: the MSSA projection U·LN₂(D̃·LN₁(Z̃)) of the layer's MSSA input (the decoder's
+    /// compression step acts on Z̃^{ℓ+1/2}, so R^c is measured there), [B, n, d] → [B, n, K·p].
+    /// </summary>
+    public Tensor Project(Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var pair = layers[0];
+        var half = pair.dictionary.fn.forward(pair.dictionary.norm.forward(z));              // [B, n, d]
+        return pair.attention.fn.qkv.forward(pair.attention.norm.forward(half)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The (dictionary, attention) pair, named <c>0</c> and <c>1</c> as the reference.</summary>

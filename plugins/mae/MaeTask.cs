@@ -1,0 +1,260 @@
+using Crate.Core.Contract;
+using Crate.Core.Data.Images;
+using Crate.Core.Modules;
+using Crate.Core.Training;
+using Crate.Core.WhiteBox;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+[assembly: CratePlugin(PluginContract.Version)]
+
+namespace Crate.Plugins.Mae;
+
+/// <summary>
+/// Masked autoencoding, CRATE-MAE against MAE (docs/paper.md §3c, §5), under one recipe. Phase <c>pretrain</c>
+/// trains the autoencoder on masked images (test reconstruction loss under fixed masks at each evaluation); then
+/// the frozen encoder's [CLS] on unmasked images is probed (k-NN, linear; raw pixels beside them), CRATE-MAE's
+/// encoder and decoder layers are measured (R^c, sparsity), reconstruction figures are saved; phase <c>finetune</c>
+/// trains encoder + linear head on whole images with layer-wise learning-rate decay (top-1).
+/// </summary>
+public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker
+{
+    /// <summary>Metrics whose names the task returns (all of them on a dataset with more than 5 classes).</summary>
+    private static readonly string[] ProbeMetrics =
+        ["knn20_top1", "knn20_top5", "knn1_top1", "linear_top1", "raw_knn20_top1", "raw_knn20_top5", "raw_knn1_top1", "raw_linear_top1"];
+
+    /// <inheritdoc />
+    public string Name => "mae";
+
+    /// <inheritdoc />
+    public string Title => "Masked autoencoding: CRATE-MAE against MAE (paper §3c, §5): reconstruction, probes, fine-tuning, white-box encoder and decoder";
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelInfo> Models { get; } =
+    [
+        new(MaeModels.Crate, ModelRole.Crate, "CRATE-MAE (model/crate_ae): conv stem, mask tokens before the encoder, CRATE encoder layers, CRATE-MAE decoder layers (D̃·LN, minus MSSA)"),
+        new(MaeModels.Mae, ModelRole.Baseline, "MAE (facebookresearch/mae models_mae.py): ViT encoder on the visible patches, narrower ViT decoder with mask tokens"),
+    ];
+
+    /// <inheritdoc />
+    public ConfigSchema Schema { get; } = new(MaeKeys.All);
+
+    /// <inheritdoc />
+    public IReadOnlyList<Preset> Presets => MaePresets.All;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DatasetNeed> Datasets { get; } =
+    [
+        new("fashion-mnist", "Fashion-MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", "fashion-mnist",
+            SystemPath: "/usr/share/datasets/fashion-mnist",
+            HowToGet: "The repository ships a 12,000/2,000 subset in data/fashion-mnist; the full set: apt-get install dataset-fashion-mnist (Debian)."),
+        new("mnist", "MNIST as gzipped or raw IDX files", null,
+            HowToGet: "The four IDX files of Yann LeCun's MNIST page (or a mirror) in one folder; use --set data.dataset=mnist --set data.hflip=0."),
+        new("cifar10", "CIFAR-10, binary version (cifar-10-batches-bin)", null,
+            HowToGet: "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; use --set data.dataset=cifar10 --set model.image_size=32 --set model.patch_size=4 --set model.channels=3."),
+        new("cifar100", "CIFAR-100, binary version (cifar-100-binary), fine labels", null,
+            HowToGet: "cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; add --set model.num_classes=100 to the cifar10 settings."),
+        new("imagefolder", "ImageNet-1K or any set in the ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/*", null,
+            HowToGet: "ILSVRC2012 from image-net.org, training archive into train/<wnid>/, validation images sorted into val/<wnid>/; the paper preset reads it."),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) => [config.Get(MaeKeys.Dataset)];
+
+    /// <inheritdoc />
+    public IReadOnlyList<MetricInfo> Metrics { get; } =
+    [
+        new("recon_loss", "test masked-patch reconstruction loss (pixel MSE on normalised pixels, masked patches only, fixed masks from eval.mask_seed)", false),
+        new("train_loss", "pre-training loss over the last epoch", false),
+        new("knn20_top1", "20-NN (DINO weighted) top-1 on frozen encoder [CLS] features of unmasked test images", true, "%"),
+        new("knn20_top5", "20-NN top-5 on frozen encoder features (more than 5 classes)", true, "%"),
+        new("knn1_top1", "1-NN top-1 on frozen encoder features", true, "%"),
+        new("linear_top1", "linear probe (L-BFGS, L2 chosen on a training split) top-1 on frozen encoder features", true, "%"),
+        new("raw_knn20_top1", "20-NN top-1 on raw pixels (what pre-training must beat)", true, "%"),
+        new("raw_knn20_top5", "20-NN top-5 on raw pixels (more than 5 classes)", true, "%"),
+        new("raw_knn1_top1", "1-NN top-1 on raw pixels", true, "%"),
+        new("raw_linear_top1", "linear probe top-1 on raw pixels", true, "%"),
+        new("finetune_top1", "test top-1 after fine-tuning encoder + linear head on whole images", true, "%"),
+        new("finetune_top5", "test top-5 after fine-tuning (more than 5 classes)", true, "%"),
+        new("finetune_loss", "test cross-entropy after fine-tuning", false, "nats"),
+        new("finetune_train_loss", "fine-tuning training loss over its last epoch", false, "nats"),
+        new("parameters", "every tensor of the autoencoder's state_dict (frozen position tables and CRATE-MAE's unused decoder_embed included), as the paper counts", false),
+        new("parameters_trainable", "parameters the pre-training optimiser updates", false),
+        new("train_seconds", "training wall time of both phases, evaluations included", false, "s"),
+        new("samples_per_s", "pre-training throughput (images per second over the last steps)", true, "img/s"),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<PaperReference> PaperValues => MaePaperValues.References;
+
+    /// <inheritdoc />
+    public IReadOnlyList<NamedModelConfig> NamedConfigs
+    {
+        get
+        {
+            var list = MaeModels.NamedConfigs.Select(n => new NamedModelConfig(n.Name, n.Model,
+                new MaeConfig(n.Model == MaeModels.Crate ? MaeKind.Crate : MaeKind.Vit, n.Dim, n.Depth, n.Heads, n.DecoderDim, n.DecoderDepth, n.DecoderHeads).ParameterCount(),
+                $"224px patch 16; encoder d={n.Dim} L={n.Depth} K={n.Heads}, decoder d={n.DecoderDim} L={n.DecoderDepth} K={n.DecoderHeads}; {n.Source}" +
+                (n.PaperParameters > 0 ? FormattableString.Invariant($"; paper {n.PaperParameters / 1e6:F1}M") : ""))).ToList();
+            foreach (var preset in MaePresets.All.Where(p => p.Name is "small" or "smoke"))
+                foreach (var model in Models)
+                {
+                    var shape = MaeModels.From(Schema.Resolve(preset.ValuesFor(model.Name)), model.Name);
+                    list.Add(new NamedModelConfig($"{preset.Name}-{model.Name}", model.Name, shape.ParameterCount(), $"the {preset.Name} preset: {shape}"));
+                }
+            return list;
+        }
+    }
+
+    /// <inheritdoc />
+    public RunResult Run(IRunContext ctx)
+    {
+        var config = ctx.Config;
+        CheckConfig(ctx.Model, config);
+        var shape = MaeModels.From(config, ctx.Model);
+        int keep = MaeModels.KeepCount(config, shape.NumPatches);
+        var pretrainOptions = TrainerOptions.FromConfig(config);
+        var finetuneOptions = TrainerOptions.FromConfig(config, MaeKeys.Finetune);
+        double layerDecay = config.Get(MaeKeys.Finetune.LayerDecay);
+        string dataDir = ctx.DataDirectory(config.Get(MaeKeys.Dataset));
+        var data = MaeData.Load(config, dataDir, shape);
+        var seeds = TrainingSeeds.From(ctx.Seed);
+        var device = Devices.Resolve(ctx.Device);
+        int workers = config.GetInt(MaeKeys.Workers);
+        bool prefetch = config.Get(MaeKeys.Prefetch);
+        double ratio = config.Get(MaeKeys.MaskRatio);
+
+        torch.manual_seed(seeds.Init);
+        using var module = MaeModels.Build(shape);
+        var model = (IMaskedAutoencoder)module;
+        ctx.Logger.LogInformation("{Model}: {Shape}; {All:N0} parameters ({Trainable:N0} trained), {Keep} of {Patches} patches visible; {Train} training and {Test} test images of {Dataset} from {Dir}",
+            ctx.Model, shape, shape.ParameterCount(), shape.ParameterCount(everyTensor: false), keep, shape.NumPatches, data.Train.Count, data.Test.Count, data.Name, dataDir);
+        var evaluator = new MaeEvaluator(data, shape, keep, config.GetInt(MaeKeys.MaskSeed), config.GetInt(MaeKeys.EvalBatch), workers, prefetch);
+
+        // Phase 1: masked autoencoding; the test reconstruction loss under fixed masks at each evaluation.
+        TrainingResult pretrain;
+        using (var batches = TrainBatches(data, pretrainOptions.EffectiveMicroBatch, seeds.DataOrder, workers, prefetch))
+        {
+            var spec = TrainingSpec.ForModel(module, batches,
+                loss: (b, step) =>
+                {
+                    using var mask = MaeMask.Random(b.Count, shape.NumPatches, ratio, step.Device, step.Generator);
+                    return model.Forward(b.Images, mask).Loss;
+                },
+                evaluate: e => new Dictionary<string, double> { ["recon_loss"] = evaluator.ReconstructionLoss(model, e.Device, e.Cancellation) });
+            pretrain = new Trainer<ViewBatch>(spec, pretrainOptions, ctx.Phase("pretrain")).Run();
+        }
+        module.to(device);
+        module.eval();
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["parameters"] = shape.ParameterCount(),
+            ["parameters_trainable"] = shape.ParameterCount(everyTensor: false),
+            ["recon_loss"] = pretrain.FinalMetrics.TryGetValue("recon_loss", out var recon) ? recon : evaluator.ReconstructionLoss(model, device, ctx.Cancellation),
+        };
+        foreach (var name in new[] { "train_loss", "samples_per_s" })
+            if (pretrain.FinalMetrics.TryGetValue(name, out var value)) metrics[name] = value;
+
+        // Frozen encoder: probes, white-box rows, figures (before fine-tuning changes the shared encoder).
+        if (config.Get(MaeKeys.Probes))
+        {
+            var probes = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), config.GetInt(MaeKeys.ProbeMaxIterations), device);
+            foreach (var name in ProbeMetrics)
+                if (probes.TryGetValue(name, out var value)) metrics[name] = value;
+            ctx.Logger.LogInformation("probes of {Model}: {Probes}", ctx.Model,
+                string.Join(", ", ProbeMetrics.Where(probes.ContainsKey).Select(n => FormattableString.Invariant($"{n} {probes[n]:F2}"))));
+        }
+        IReadOnlyList<WhiteBoxRow> whiteBox = [];
+        if (module is CrateMae crate)
+        {
+            whiteBox = evaluator.WhiteBox(crate, config.GetInt(MaeKeys.WhiteBoxSamples), device);
+            if (whiteBox.Count > 0) ctx.ReportWhiteBox(whiteBox);
+        }
+        var artifacts = evaluator.Figures(model, module, config.GetInt(MaeKeys.ReconstructionImages), device, ctx.RunDirectory, ctx.Model);
+
+        // Phase 2: encoder + linear head on whole images, layer-wise learning-rate decay.
+        torch.manual_seed(SeedMath.Derive(seeds.Init, "finetune-head"));             // the head's init, independent of what ran before
+        var classifier = new MaeClassifier(model, data.Test.ClassNames.Count);
+        try
+        {
+            finetuneOptions = finetuneOptions with
+            {
+                ParameterScales = ParameterScale.LayerDecay(shape.Depth, layerDecay, name => MaeClassifier.LayerOf(name, shape.Depth)),
+            };
+            using var batches = TrainBatches(data, finetuneOptions.EffectiveMicroBatch, SeedMath.Derive(seeds.DataOrder, "finetune"), workers, prefetch);
+            var spec = TrainingSpec.ForModel(classifier, batches,
+                loss: (b, _) => Losses.CrossEntropy(classifier.forward(b.Images), b.Labels),
+                evaluate: e => evaluator.Classification(classifier, e.Device, e.Cancellation));
+            var finetune = new Trainer<ViewBatch>(spec, finetuneOptions, ctx.Phase("finetune")).Run();
+            foreach (var (from, to) in new[] { ("top1", "finetune_top1"), ("top5", "finetune_top5"), ("loss", "finetune_loss"), ("train_loss", "finetune_train_loss") })
+                if (finetune.FinalMetrics.TryGetValue(from, out var value)) metrics[to] = value;
+            metrics["train_seconds"] = pretrain.TrainSeconds + finetune.TrainSeconds;
+        }
+        finally
+        {
+            classifier.DisposeHead();
+            evaluator.Dispose();
+        }
+        return new RunResult(metrics, whiteBox, artifacts);
+    }
+
+    /// <summary>
+    /// What the reference would refuse, before anything runs: the shape (<see cref="MaeModels.From"/>: patch size,
+    /// widths against heads, CRATE-MAE's decoder width, named sizes), a mask ratio that leaves no visible patch or
+    /// masks none, and a layer decay of 0.
+    /// </summary>
+    public void CheckConfig(string model, ResolvedConfig config)
+    {
+        MaeModels.From(config, model);
+        if (config.Get(MaeKeys.Finetune.LayerDecay) <= 0)
+            throw new ConfigException("config key 'finetune.layer_decay': must be in (0, 1] (1: no decay)");
+    }
+
+    private static ImageBatchSource TrainBatches(MaeData data, int microBatch, long seed, int workers, bool prefetch) =>
+        new(new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions
+        {
+            BatchSize = microBatch, Shuffle = true, DropLast = true, Seed = (ulong)seed, Workers = workers,
+        }), prefetch);
+
+    /// <inheritdoc />
+    public EvaluationResult Evaluate(CheckpointRequest request)
+    {
+        var config = request.Config;
+        if (request.Model is not (MaeModels.Crate or MaeModels.Mae))
+            throw new ConfigException($"unknown model '{request.Model}' (mae task models: {MaeModels.Crate}, {MaeModels.Mae})");
+        var checkpoint = MaeCheckpoint.Open(request.CheckpointPath, request.Model, config);
+        var shape = checkpoint.Shape;
+        int keep = MaeModels.KeepCount(config, shape.NumPatches);
+        string dataDir = request.DataDirectory(config.Get(MaeKeys.Dataset));
+        bool probes = config.Get(MaeKeys.Probes);
+        var data = MaeData.Load(config, dataDir, shape, loadTrain: probes);
+        var device = Devices.Resolve(request.Device);
+
+        torch.manual_seed(0);
+        using var module = MaeModels.Build(shape);
+        checkpoint.LoadInto(module);
+        module.to(device);
+        module.eval();
+        var model = (IMaskedAutoencoder)module;
+        using var evaluator = new MaeEvaluator(data, shape, keep, config.GetInt(MaeKeys.MaskSeed), config.GetInt(MaeKeys.EvalBatch),
+            config.GetInt(MaeKeys.Workers), config.Get(MaeKeys.Prefetch));
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["recon_loss"] = evaluator.ReconstructionLoss(model, device, request.Cancellation),
+            ["parameters"] = shape.ParameterCount(),
+        };
+        if (probes)
+        {
+            var probeMetrics = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), config.GetInt(MaeKeys.ProbeMaxIterations), device);
+            foreach (var name in ProbeMetrics)
+                if (probeMetrics.TryGetValue(name, out var value)) metrics[name] = value;
+            metrics["accuracy"] = metrics["linear_top1"];
+        }
+        var notes = new List<string> { $"{request.Model} ({shape}) from the {checkpoint.Kind} {checkpoint.WeightsPath}" };
+        notes.AddRange(checkpoint.Notes);
+        notes.Add(FormattableString.Invariant($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; recon_loss with {keep} of {shape.NumPatches} patches visible (eval.mask_seed {config.GetInt(MaeKeys.MaskSeed)})") +
+                  (probes ? $"; probes fitted on {Math.Min(data.Train.Count, config.GetInt(MaeKeys.ProbeTrainLimit) is > 0 and var l ? l : data.Train.Count)} training images, accuracy = linear_top1 in %." : "."));
+        return new EvaluationResult(metrics, notes);
+    }
+}
