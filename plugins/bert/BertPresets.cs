@@ -25,15 +25,15 @@ public static class BertPresets
 
     /// <summary>The CPU default: both models, pre-training and downstream, about 20 minutes on 2 cores (plugin README).</summary>
     public static Preset Small { get; } = new("small",
-        "CPU default, both models about 20 minutes on 2 cores (plugins/bert/README.md): SOTU, L=4 K=4 d=128 (BERT MLP 512), sequences of 64, " +
-        "MLM 300 steps of 32, AdamW lr 1e-3 warm-up 30; fine-tuning 150 steps of 32 on 3,000 party passages, lr 1e-4 layer decay 0.8; 1,000 test passages",
+        "CPU default, both models an estimated 15-20 minutes on 2 idle cores (extrapolated, plugins/bert/README.md): SOTU, L=4 K=4 d=128 (BERT MLP 512), " +
+        "sequences of 64, MLM 250 steps of 32, AdamW lr 1e-3 warm-up 25; fine-tuning 120 steps of 32 on 2,000 party passages, lr 1e-4 layer decay 0.8; 1,000 test passages",
         Values(
             ("data.max_len", "64"), ("model.num_layers", "4"), ("model.num_heads", "4"), ("model.hidden_size", "128"), ("model.intermediate_size", "512"),
-            ("train.batch_size", "32"), ("train.max_steps", "300"), ("train.eval_every", "100"), ("train.lr", "1e-3"), ("train.min_lr", "1e-4"),
-            ("train.warmup_steps", "30"), ("train.weight_decay", "0.01"), ("train.grad_clip", "1.0"),
-            ("finetune.batch_size", "32"), ("finetune.max_steps", "150"), ("finetune.eval_every", "75"), ("finetune.lr", "1e-4"),
-            ("finetune.warmup_steps", "15"), ("finetune.weight_decay", "0.01"), ("finetune.layer_decay", "0.8"), ("finetune.grad_clip", "1.0"),
-            ("downstream.max_train", "3000"), ("downstream.max_test", "1000"),
+            ("train.batch_size", "32"), ("train.max_steps", "250"), ("train.eval_every", "125"), ("train.lr", "1e-3"), ("train.min_lr", "1e-4"),
+            ("train.warmup_steps", "25"), ("train.weight_decay", "0.01"), ("train.grad_clip", "1.0"),
+            ("finetune.batch_size", "32"), ("finetune.max_steps", "120"), ("finetune.eval_every", "60"), ("finetune.lr", "1e-4"),
+            ("finetune.warmup_steps", "12"), ("finetune.weight_decay", "0.01"), ("finetune.layer_decay", "0.8"), ("finetune.grad_clip", "1.0"),
+            ("downstream.max_train", "2000"), ("downstream.max_test", "1000"),
             ("eval.batch_size", "64"), ("eval.mlm_sequences", "512"), ("eval.whitebox_sequences", "32")),
         NoPerModel);
 
