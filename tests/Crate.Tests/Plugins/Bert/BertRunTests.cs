@@ -71,4 +71,27 @@ public sealed class BertRunTests(BertSmokeFixture fixture) : IClassFixture<BertS
         Assert.InRange(evaluation.Metrics["mlm_acc"], 0, 100);
         Assert.True(double.IsFinite(evaluation.Metrics["mlm_loss"]));
     }
+
+    [Fact]
+    public void Evaluate_on_a_hugging_face_state_dict_reports_mlm_metrics_and_frozen_probes()
+    {
+        var (ctx, _) = fixture.Crate;
+        var config = ctx.Config;
+        var tokenizer = BertData.LoadTokenizer(BertSmokeFixture.Shipped(BertKeys.Vocab));
+        var shape = BertKeys.ModelConfig(config, BertModels.Crate, tokenizer.VocabSize, tokenizer.PadId);
+        var model = BertModels.Build(BertModels.Crate, shape);
+        using var classifier = new Crate.Core.Modules.MaskedLmClassifier(model, 2, 0.0);
+        var loaded = BertCheckpoints.LoadInto(Path.Combine(ctx.CheckpointDirectory, "pretrain"), model, classifier);
+        Assert.False(loaded.HasClassifier);
+        string file = Path.Combine(fixture.Out, "crate-bert.safetensors");
+        Crate.Core.Interop.Checkpoint.Save((TorchSharp.torch.nn.Module)model, file);
+
+        var evaluation = fixture.Task.Evaluate(new CheckpointRequest(BertModels.Crate, file, config, new HashSet<string>(),
+            BertSmokeFixture.Shipped, "cpu", NullLogger.Instance, CancellationToken.None));
+        Assert.Contains("Hugging Face state_dict", evaluation.Notes[0]);
+        // The pre-trained weights and the same fixed held-out masks and probes as the run itself.
+        Assert.Equal(fixture.Crate.Result.Metrics["mlm_acc"], evaluation.Metrics["mlm_acc"], 6);
+        Assert.Equal(fixture.Crate.Result.Metrics["cls_linear_top1"], evaluation.Metrics["cls_linear_top1"], 6);
+        Assert.False(evaluation.Metrics.ContainsKey("downstream_acc"));
+    }
 }
