@@ -164,7 +164,8 @@ public sealed class BertTask : ICrateTask, ICheckpointEvaluator
                 ctx.Model, data.Downstream.Name, metrics["cls_linear_top1"], metrics["mean_linear_top1"], metrics["bow_linear_top1"]);
         }
 
-        // Phase 2: fine-tune encoder and a new head on the downstream task, deeper layers at a higher rate.
+        // Phase 2: fine-tune encoder and a new head on the downstream task, deeper layers at a higher rate; the MLM head is unused and frozen.
+        classifier.FreezeMlmHead();
         var finetuneOptions = TrainerOptions.FromConfig(c, BertKeys.Finetune);
         if (finetuneOptions.LayerDecay < 1)
             finetuneOptions = finetuneOptions with { ParameterScales = ParameterScale.LayerDecay(shape.NumLayers, finetuneOptions.LayerDecay, classifier.LayerOf) };

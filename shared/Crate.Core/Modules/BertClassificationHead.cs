@@ -73,6 +73,24 @@ public sealed class MaskedLmClassifier : nn.Module<Tensor, Tensor, Tensor>
         return classifier.forward(model.Encode(ids, keyPadding)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Stops training the MLM head (<c>cls.*</c> / <c>lm_head.*</c>, which fine-tuning does not use; the tied word
+    /// embedding belongs to the encoder and keeps training): its parameters get <c>requires_grad = false</c>, so an
+    /// optimizer built afterwards leaves them out (no weight decay on them either). Returns how many were frozen.
+    /// </summary>
+    public int FreezeMlmHead()
+    {
+        string encoder = $"mlm.{model.BaseModelPrefix}.";
+        int frozen = 0;
+        foreach (var (name, parameter) in named_parameters())
+            if (name.StartsWith("mlm.", StringComparison.Ordinal) && !name.StartsWith(encoder, StringComparison.Ordinal))
+            {
+                parameter.requires_grad = false;
+                frozen++;
+            }
+        return frozen;
+    }
+
     /// <summary>Layer id for layer-wise decay: the encoder's ids (<c>mlm.</c> stripped), the head after the last layer.</summary>
     public int LayerOf(string parameterName) =>
         parameterName.StartsWith("mlm.", StringComparison.Ordinal) ? model.LayerOf(parameterName[4..]) : model.Config.NumLayers + 1;

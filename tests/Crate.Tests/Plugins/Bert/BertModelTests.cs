@@ -80,4 +80,17 @@ public sealed class BertModelTests
         Assert.Equal(3, classifier.LayerOf("mlm.cls.predictions.bias"));
         Assert.Equal(3, classifier.LayerOf("classifier.out_proj.weight"));
     }
+
+    [Fact]
+    public void Freezing_the_mlm_head_keeps_the_tied_embedding_and_the_encoder_trainable()
+    {
+        using var model = new CrateBertForMaskedLM(BertFixtureTests.CrateShape);
+        using var classifier = new MaskedLmClassifier(model, 2, 0.0);
+        Assert.Equal(5, classifier.FreezeMlmHead());                        // lm_head.dense.{weight,bias}, layer_norm.{weight,bias}, bias
+        var trainable = classifier.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
+        Assert.Contains("mlm.crate.embeddings.word_embeddings.weight", trainable);
+        Assert.Contains("mlm.crate.encoder.layer.1.output.weight", trainable);
+        Assert.Contains("classifier.out_proj.weight", trainable);
+        Assert.DoesNotContain(trainable, n => n.StartsWith("mlm.lm_head.", StringComparison.Ordinal));
+    }
 }
