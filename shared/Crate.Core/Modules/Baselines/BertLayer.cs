@@ -10,7 +10,7 @@ namespace Crate.Core.Modules;
 /// Names: <c>attention.self.{query,key,value}</c>, <c>attention.output.dense</c>,
 /// <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c>, <c>output.LayerNorm</c>.
 /// </summary>
-public sealed class BertLayer : nn.Module<Tensor, Tensor>
+public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer
 {
     /// <summary>Self-attention and its output sub-layer.</summary>
     public readonly AttentionPart attention;

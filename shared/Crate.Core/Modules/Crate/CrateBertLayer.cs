@@ -10,7 +10,7 @@ namespace Crate.Core.Modules;
 /// Names: <c>attention.self.prenorm.*</c>, <c>attention.self.qkv.weight</c>,
 /// <c>attention.output.dense.weight</c>, <c>output.prenorm.*</c>, <c>output.weight</c> (D).
 /// </summary>
-public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer
+public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer, IMaskedEncoderLayer
 {
     /// <summary>The attention part.</summary>
     public readonly AttentionPart attention;
