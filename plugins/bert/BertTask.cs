@@ -17,8 +17,17 @@ namespace Crate.Plugins.Bert;
 /// bag-of-words baseline. Phase <c>finetune</c>: encoder + classification head on the downstream task (default: which
 /// party's president gave a State of the Union passage), accuracy and macro-F1.
 /// </summary>
-public sealed class BertTask : ICrateTask, ICheckpointEvaluator
+public sealed class BertTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
 {
+    /// <summary>
+    /// Held-out MLM loss per masked token; chance is a uniform guess over the 30,522-id bert-base-uncased
+    /// vocabulary the shipped data use, ln 30,522 = 10.33 nats.
+    /// </summary>
+    public HeadlineMetric Headline(ResolvedConfig config) =>
+        new("mlm_loss", Math.Log(BertVocabularySize), $"ln {BertVocabularySize:N0} (uniform over the shipped WordPiece vocabulary)");
+
+    private const int BertVocabularySize = 30522;
+
     /// <inheritdoc />
     public string Name => "bert";
 

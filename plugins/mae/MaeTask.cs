@@ -18,8 +18,19 @@ namespace Crate.Plugins.Mae;
 /// encoder and decoder layers are measured (R^c, sparsity), reconstruction figures are saved; phase <c>finetune</c>
 /// trains encoder + linear head on whole images with layer-wise learning-rate decay (top-1).
 /// </summary>
-public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker
+public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker, IHeadlineMetric
 {
+    /// <summary>
+    /// Fine-tuned top-1: whether the pre-trained encoder plus head learned the classes at all; chance is a uniform
+    /// guess over <c>model.num_classes</c>. (The probes' accuracies beat chance even on an untrained encoder, and the
+    /// reconstruction loss has no task-independent chance level.)
+    /// </summary>
+    public HeadlineMetric Headline(ResolvedConfig config)
+    {
+        long classes = config.Get(MaeKeys.NumClasses);
+        return new HeadlineMetric("finetune_top1", 100.0 / classes, $"100 / {classes} classes");
+    }
+
     /// <summary>Metrics whose names the task returns (all of them on a dataset with more than 5 classes).</summary>
     private static readonly string[] ProbeMetrics =
         ["knn20_top1", "knn20_top5", "knn1_top1", "linear_top1", "raw_knn20_top1", "raw_knn20_top5", "raw_knn1_top1", "raw_linear_top1"];
