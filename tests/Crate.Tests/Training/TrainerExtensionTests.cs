@@ -23,7 +23,7 @@ public class TrainerExtensionTests
         // Zeroing fc2's gradients before every step (as DINO does to its last layer in epoch 1) keeps fc2 at its
         // initial value under AdamW without weight decay, while fc1 trains; the hook sees gradients whose global norm
         // is at most the clip.
-        using var ctx = new InMemoryRunContext(seed: 3);
+        using var ctx = new LocalRunContext(seed: 3);
         var model = TinyTask.Model(3, dropout: 0);
         var initial = TinyTask.Snapshot(model);
         var data = new SyntheticClassification(32, 4, TrainingSeeds.From(3));
@@ -77,7 +77,7 @@ public class TrainerExtensionTests
         }
 
         var perStep = new List<double>();
-        using var whole = new InMemoryRunContext(seed: 8);
+        using var whole = new LocalRunContext(seed: 8);
         var (spec, _) = Build(perStep);
         var result = new Trainer<TinyBatch>(spec, Options(), whole).Run();
         Assert.Equal(2, whole.Epochs.Count);
@@ -89,11 +89,11 @@ public class TrainerExtensionTests
             Assert.Equal(2.5, whole.Epochs[e].Metrics["train_constant"], 12);
         }
 
-        using var first = new InMemoryRunContext(seed: 8);
+        using var first = new LocalRunContext(seed: 8);
         first.OnProgress = (p, c) => { if (p.Step == 2) c.Cancel(); };
         var (spec1, _) = Build([]);
         Assert.ThrowsAny<OperationCanceledException>(() => new Trainer<TinyBatch>(spec1, Options(), first).Run());
-        using var second = new InMemoryRunContext(first.RunDirectory, seed: 8) { ResumeCheckpoint = first.CheckpointDirectory };
+        using var second = new LocalRunContext(first.RunDirectory, seed: 8) { ResumeCheckpoint = first.CheckpointDirectory };
         var (spec2, _) = Build([]);
         new Trainer<TinyBatch>(spec2, Options(), second).Run();
         var resumedRows = first.Epochs.Concat(second.Epochs).ToList();
@@ -105,7 +105,7 @@ public class TrainerExtensionTests
     {
         // lr scale 0 freezes fc1 (and its decay, lr·wd = 0); fc2 trains at the full rate. A resume with other
         // groups is refused by name.
-        using var ctx = new InMemoryRunContext(seed: 2);
+        using var ctx = new LocalRunContext(seed: 2);
         var model = TinyTask.Model(2, dropout: 0);
         var initial = TinyTask.Snapshot(model);
         var data = new SyntheticClassification(32, 4, TrainingSeeds.From(2));
@@ -160,13 +160,13 @@ public class TrainerExtensionTests
     [Fact]
     public void TrainSecondsAddUpAcrossAResume()
     {
-        using var first = new InMemoryRunContext(seed: 6);
+        using var first = new LocalRunContext(seed: 6);
         first.OnProgress = (p, c) => { if (p.Step == 3) c.Cancel(); };
         var model = TinyTask.Model(6);
         var spec = TinyTask.Spec(model, new SyntheticClassification(32, 4, TrainingSeeds.From(6)));
         Assert.ThrowsAny<OperationCanceledException>(() => new Trainer<TinyBatch>(spec, Options(), first).Run());
         double before = first.Progress[^1].Elapsed.TotalSeconds;
-        using var second = new InMemoryRunContext(first.RunDirectory, seed: 6) { ResumeCheckpoint = first.CheckpointDirectory };
+        using var second = new LocalRunContext(first.RunDirectory, seed: 6) { ResumeCheckpoint = first.CheckpointDirectory };
         var result = new Trainer<TinyBatch>(spec, Options(), second).Run();
         Assert.True(result.TrainSeconds >= before, $"train seconds {result.TrainSeconds} < the first session's {before}");
         Assert.True(result.TrainSeconds >= second.Progress[^1].Elapsed.TotalSeconds);   // the last evaluation comes after the last step
@@ -178,7 +178,7 @@ public class TrainerExtensionTests
         // Two phases on one model. The second is cancelled mid-way; a new attempt re-enters phase 1 (its final
         // checkpoint: no step is trained, no row written again) and resumes phase 2, ending where an uninterrupted
         // run ends.
-        static Dictionary<string, double[]> RunBoth(InMemoryRunContext ctx, Action<ProgressInfo, InMemoryRunContext>? onProgress,
+        static Dictionary<string, double[]> RunBoth(LocalRunContext ctx, Action<ProgressInfo, LocalRunContext>? onProgress,
             List<long> stepsTrained)
         {
             ctx.OnProgress = onProgress;
@@ -194,7 +194,7 @@ public class TrainerExtensionTests
             return TinyTask.Snapshot(model);
         }
 
-        using var whole = new InMemoryRunContext(seed: 4);
+        using var whole = new LocalRunContext(seed: 4);
         var expected = RunBoth(whole, null, []);
         Assert.Equal(["pretrain", "pretrain", "finetune", "finetune", "finetune"], whole.Epochs.Select(r => r.Phase));
         Assert.True(Directory.Exists(Path.Combine(whole.CheckpointDirectory, "pretrain")));
@@ -202,11 +202,11 @@ public class TrainerExtensionTests
         Assert.Null(CheckpointStore.FindLatest(whole.CheckpointDirectory));
         Assert.All(whole.Progress, p => Assert.Contains(p.Phase, new[] { "pretrain", "finetune" }));
 
-        using var killed = new InMemoryRunContext(seed: 4);
+        using var killed = new LocalRunContext(seed: 4);
         var firstSteps = new List<long>();
         Assert.ThrowsAny<OperationCanceledException>(() =>
             RunBoth(killed, (p, c) => { if (p.Phase == "finetune" && p.Step == 4) c.Cancel(); }, firstSteps));
-        using var again = new InMemoryRunContext(killed.RunDirectory, seed: 4);
+        using var again = new LocalRunContext(killed.RunDirectory, seed: 4);
         var secondSteps = new List<long>();
         var resumed = RunBoth(again, null, secondSteps);
 
