@@ -53,7 +53,8 @@ public sealed class SubspacesTask : ICrateTask
     /// <inheritdoc />
     public ConfigSchema Schema { get; } = new(
         new ConfigKey[] { Source, Classes, Tokens, Dim, Rank, Noise, TrainSize, TestSize, DataSeed, FinetuneSize, Width, Depth, Heads }
-            .Concat(TrainerKeys.All).Concat(Finetune.All).Append(Finetune.LayerDecay));
+            .Concat(TrainerKeys.All).Concat(Finetune.All).Append(Finetune.LayerDecay)
+            .Append(TrainerKeys.Train.NanRetries).Append(Finetune.NanRetries));
 
     private static Dictionary<string, string> Values(params (string K, string V)[] kv) => kv.ToDictionary(x => x.K, x => x.V);
     private static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> NoPerModel =
