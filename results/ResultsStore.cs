@@ -213,7 +213,18 @@ public sealed class ResultsStore : IDisposable
     private T Locked<T>(Func<T> operation)
     {
         using (_lock.Acquire())
-            return operation();
+        {
+            try
+            {
+                return operation();
+            }
+            catch (Exception e) when (e is not (ResultsStoreException or OutOfMemoryException or OperationCanceledException))
+            {
+                // LiteDB on a damaged file throws whatever its page walk trips on (LiteException, IndexOutOfRange, ...);
+                // the open-time probe catches most damage, this names the file for the rest.
+                throw DatabaseFile.Corrupt(DatabasePath, $"{e.GetType().Name}: {e.Message}", e);
+            }
+        }
     }
 
     private T Transaction<T>(Func<T> operation)
