@@ -218,10 +218,12 @@ public sealed class ResultsStore : IDisposable
             {
                 return operation();
             }
-            catch (Exception e) when (e is not (ResultsStoreException or OutOfMemoryException or OperationCanceledException))
+            catch (Exception e) when (e is not (ResultsStoreException or OutOfMemoryException or OperationCanceledException
+                                           or IOException or UnauthorizedAccessException))
             {
                 // LiteDB on a damaged file throws whatever its page walk trips on (LiteException, IndexOutOfRange, ...);
-                // the open-time probe catches most damage, this names the file for the rest.
+                // the open-time probe catches most damage, this names the file for the rest. I/O errors (a full disk)
+                // pass unchanged: the file is not damaged and the caller decides.
                 throw DatabaseFile.Corrupt(DatabasePath, $"{e.GetType().Name}: {e.Message}", e);
             }
         }
