@@ -96,6 +96,61 @@ public class ClusterFlowTests
         Assert.Equal(RunStatus.Finished, Assert.Single(store.Runs()).Status);
     }
 
+    [Fact]
+    public async Task TheSlurmScriptsRunAsAnArrayOnThisMachineAndMerge()
+    {
+        // deploy/slurm/*.sbatch run by bash with the variables Slurm sets for array tasks 1 and 2 of --array=1-2
+        // (so the shard index must be taken relative to SLURM_ARRAY_TASK_MIN), both at once, then the merge script.
+        var results = HostProcess.TempDir("slurm");
+        var env = new Dictionary<string, string>
+        {
+            ["CRATE_RESULTS"] = results, ["CRATE"] = $"dotnet {Path.Combine(HostProcess.HostDir, "crate.dll")}", ["CRATE_DEVICE"] = "cpu",
+            ["CRATE_TASKS"] = "sample", ["CRATE_ARGS"] = $"--preset smoke --seeds 0 --plugins {HostProcess.SampleDir}",
+            ["SLURM_ARRAY_JOB_ID"] = "4242", ["SLURM_ARRAY_TASK_MIN"] = "1", ["SLURM_ARRAY_TASK_COUNT"] = "2", ["SLURM_CPUS_PER_TASK"] = "1",
+        };
+        Process StartArrayTask(int id)
+        {
+            var psi = new ProcessStartInfo("bash", [Path.Combine(HostProcess.RepoRoot, "deploy", "slurm", "reproduce.sbatch")])
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = HostProcess.RepoRoot,
+            };
+            foreach (var (k, v) in env) psi.Environment[k] = v;
+            psi.Environment["SLURM_ARRAY_TASK_ID"] = id.ToString();
+            psi.Environment.Remove("CRATE_OUT");
+            return Process.Start(psi)!;
+        }
+        using var first = StartArrayTask(1);
+        using var second = StartArrayTask(2);
+        foreach (var p in new[] { first, second })
+        {
+            var text = p.StandardOutput.ReadToEndAsync();
+            var err = p.StandardError.ReadToEnd();
+            Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), "an array task did not finish");
+            var stdout = await text;
+            Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}\n{stdout}\n{err}");
+        }
+        foreach (var shard in new[] { "0", "1" })
+            using (var store = ResultsStore.Open(Path.Combine(results, "shards", shard)))
+                Assert.Equal(RunStatus.Finished, Assert.Single(store.Runs()).Status);   // crate and baseline, one each
+
+        var merge = new ProcessStartInfo("bash", [Path.Combine(HostProcess.RepoRoot, "deploy", "slurm", "merge.sbatch")])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = HostProcess.RepoRoot,
+        };
+        foreach (var (k, v) in env) merge.Environment[k] = v;
+        using (var m = Process.Start(merge)!)
+        {
+            var text = m.StandardOutput.ReadToEndAsync();
+            var err = m.StandardError.ReadToEnd();
+            m.WaitForExit();
+            var stdout = await text;
+            Assert.True(m.ExitCode == 0, $"exit {m.ExitCode}\n{stdout}\n{err}");
+        }
+        using var merged = ResultsStore.Open(Path.Combine(results, "merged"));
+        Assert.Equal(["crate", "transformer"], merged.Runs().Select(r => r.Model).Order());
+        Assert.Contains("## Task `sample`", File.ReadAllText(Path.Combine(results, "merged", "report.md")));
+    }
+
     /// <summary>Runs (key → status and metrics), rows and white-box rows, without timings, as comparable text.</summary>
     private sealed record DatabaseContents(SortedDictionary<string, string> Runs, SortedDictionary<string, List<string>> Rows);
 
