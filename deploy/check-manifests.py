@@ -6,12 +6,18 @@ demand (apiVersion batch/v1, a pod template with containers, each with a name an
 OnFailure, Never when podFailurePolicy is used) and what this project relies on (Indexed completion mode with
 completions = parallelism = CRATE_SHARDS, a command that reads JOB_COMPLETION_INDEX, volume mounts that name a
 declared volume, a claim declared by the reproduce manifest). Slurm: every #SBATCH line comes before the first
-command (sbatch stops reading them there) and reproduce.sbatch asks for an array, a GPU and requeueing.
+command (sbatch stops reading them there) and reproduce.sbatch asks for an array, a GPU and requeueing; when
+Slurm's `sbatch` is installed (Debian: slurm-client), it parses every script's options with `--test-only` against
+a throw-away one-node slurm.conf: it rejects an unknown or malformed option before it would contact a controller,
+so "Unable to contact slurm controller" is the expected end of a good script here.
 """
 import glob
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -108,7 +114,28 @@ def check_slurm():
             for need in ("--array=", "--gres=gpu", "--requeue"):
                 if not any(o.startswith(need) for o in options):
                     fail(where, f"no #SBATCH {need}")
+    sbatch_parse(scripts)
     return len(scripts)
+
+
+def sbatch_parse(scripts):
+    sbatch = shutil.which("sbatch")
+    if sbatch is None:
+        print("sbatch not installed: #SBATCH options checked by this script only")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, "slurm.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write("ClusterName=check\nSlurmctldHost=localhost\nGresTypes=gpu\n"
+                    "NodeName=localhost CPUs=8 Gres=gpu:1 State=UNKNOWN\nPartitionName=check Nodes=localhost Default=YES State=UP\n")
+        env = dict(os.environ, SLURM_CONF=conf, CRATE_RESULTS=tmp)
+        for path in scripts:
+            where = os.path.relpath(path, ROOT)
+            run = subprocess.run([sbatch, "--test-only", path], env=env, capture_output=True, text=True, timeout=60)
+            text = (run.stdout + run.stderr).strip()
+            if run.returncode != 0 and "Unable to contact slurm controller" not in text:
+                fail(where, "sbatch rejects it: " + text.splitlines()[0] if text else f"sbatch exited {run.returncode}")
+        print(f"sbatch --test-only parsed {len(scripts)} script(s) (no controller to submit to)")
 
 
 def main():
