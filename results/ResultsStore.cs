@@ -149,8 +149,11 @@ public sealed class ResultsStore : IDisposable
     /// <summary>
     /// Folds another results database (a shard's <c>results.db</c>, or its output folder) into this one and
     /// returns how many runs were taken from it. A run missing here is copied with its epochs and white-box
-    /// rows; a run present in both is replaced only when the other one is <see cref="RunStatus.Finished"/> and
-    /// this one is not. Each run is merged in one transaction; the other database is opened read-only.
+    /// rows; a run present in both (a retried shard, a run that moved to another shard) is replaced only when
+    /// the other record is preferred by <see cref="Supersedes"/>: a finished run over an unfinished one, and
+    /// between two unfinished ones the later attempt. A replaced run's rows are all replaced by the other's,
+    /// so no row is ever duplicated, and merging the same database again changes nothing. Each run is merged
+    /// in one transaction; the other database is opened read-only and never modified.
     /// </summary>
     /// <exception cref="ResultsStoreException">The other file is missing, is this database, or is not an intact results database.</exception>
     public int MergeFrom(string otherDatabasePath)
@@ -165,8 +168,7 @@ public sealed class ResultsStore : IDisposable
         var merged = 0;
         foreach (var theirs in other.Runs())
         {
-            var ours = GetRun(theirs.Id);
-            if (ours is not null && !(theirs.Status == RunStatus.Finished && ours.Status != RunStatus.Finished))
+            if (!Supersedes(theirs, GetRun(theirs.Id)))
                 continue;
             var epochs = other.Locked(() => other._epochs.Find(e => e.RunKey == theirs.Id).ToList());
             var whiteBox = other.Locked(() => other._whiteBox.Find(w => w.RunKey == theirs.Id).ToList());
@@ -184,6 +186,21 @@ public sealed class ResultsStore : IDisposable
         return merged;
     }
 
+    /// <summary>
+    /// Whether a merge replaces <paramref name="ours"/> by <paramref name="theirs"/> (same run key): always when
+    /// there is none here; a <see cref="RunStatus.Finished"/> record is never replaced and always replaces an
+    /// unfinished one; between two unfinished records the one whose latest attempt started later wins. Ties keep
+    /// ours, so the rule is strict and a repeated merge is a no-op.
+    /// </summary>
+    public static bool Supersedes(RunRecord theirs, RunRecord? ours)
+    {
+        if (ours is null) return true;
+        bool theirsFinished = theirs.Status == RunStatus.Finished, oursFinished = ours.Status == RunStatus.Finished;
+        if (theirsFinished != oursFinished) return theirsFinished;
+        if (oursFinished) return false;
+        return (theirs.StartedUtc ?? DateTime.MinValue) > (ours.StartedUtc ?? DateTime.MinValue);
+    }
+
     /// <summary>Closes the database.</summary>
     public void Dispose()
     {
@@ -196,7 +213,20 @@ public sealed class ResultsStore : IDisposable
     private T Locked<T>(Func<T> operation)
     {
         using (_lock.Acquire())
-            return operation();
+        {
+            try
+            {
+                return operation();
+            }
+            catch (Exception e) when (e is not (ResultsStoreException or OutOfMemoryException or OperationCanceledException
+                                           or IOException or UnauthorizedAccessException))
+            {
+                // LiteDB on a damaged file throws whatever its page walk trips on (LiteException, IndexOutOfRange, ...);
+                // the open-time probe catches most damage, this names the file for the rest. I/O errors (a full disk)
+                // pass unchanged: the file is not damaged and the caller decides.
+                throw DatabaseFile.Corrupt(DatabasePath, $"{e.GetType().Name}: {e.Message}", e);
+            }
+        }
     }
 
     private T Transaction<T>(Func<T> operation)

@@ -18,7 +18,7 @@ public static class ExitCodes
 {
     /// <summary>Everything asked for succeeded.</summary>
     public const int Ok = 0;
-    /// <summary>At least one run failed (the others completed).</summary>
+    /// <summary>At least one run failed (the others completed), or the output folder's disk filled up (the plan stopped; rerun to resume); for <c>merge</c>: a shard database was skipped (the others were merged).</summary>
     public const int RunsFailed = 1;
     /// <summary>Bad input: usage, config, data or database error; nothing ran.</summary>
     public const int BadInput = 2;

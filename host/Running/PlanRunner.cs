@@ -45,6 +45,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
     private readonly ILogger _log = loggers.CreateLogger("crate");
 
     /// <summary>Runs the plan; returns one outcome per planned run.</summary>
+    /// <exception cref="DiskFullException">The output folder's device filled up; the plan stopped there.</exception>
     public IReadOnlyList<RunOutcome> Run(IReadOnlyList<PlannedRun> plan, CancellationToken cancellation)
     {
         var outcomes = new List<RunOutcome>();
@@ -54,7 +55,12 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             var run = plan[i];
             if (cancellation.IsCancellationRequested) { outcomes.Add(new(run, RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false)); continue; }
             progress.StartRun(i + 1, run.Label);
-            var outcome = RunOne(run, code, cancellation);
+            RunOutcome outcome;
+            try { outcome = RunOne(run, code, cancellation); }
+            catch (Exception e) when (e is not DiskFullException && DiskFullException.IsCause(e))
+            {
+                throw new DiskFullException(options.OutDirectory, e);   // before or after training: config.json, the run record
+            }
             progress.EndRun(outcome.Kind == RunOutcomeKind.Finished && !outcome.Resumed ? outcome.Duration : null);
             outcomes.Add(outcome);
         }
@@ -133,6 +139,18 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             store.UpsertRun(record);
             progress.Message($"[interrupted] {run.Label}: checkpoint kept in {checkpoints}");
             return new(run, RunOutcomeKind.Interrupted, record.Error, clock.Elapsed, resumed);
+        }
+        catch (Exception e) when (DiskFullException.IsCause(e))
+        {
+            // Record the failure if the database can still take it (a Running record resumes just the same), then stop the plan.
+            record.Status = RunStatus.Failed;
+            record.Error = Cause(e);
+            record.TrainSeconds += clock.Elapsed.TotalSeconds;
+            try { store.UpsertRun(record); }
+            catch (Exception again) when (DiskFullException.IsCause(again)) { }
+            _log.LogDebug(e, "run {Run} failed: disk full", run.Label);
+            progress.Message($"[failed] {run.Label}: no space left on device; last good checkpoint kept in {checkpoints}");
+            throw new DiskFullException(options.OutDirectory, e);
         }
         catch (Exception e)
         {

@@ -54,7 +54,8 @@ public sealed class SubspacesTask : ICrateTask, IHeadlineMetric, INamedConfigBui
     /// <inheritdoc />
     public ConfigSchema Schema { get; } = new(
         new ConfigKey[] { Source, Classes, Tokens, Dim, Rank, Noise, TrainSize, TestSize, DataSeed, FinetuneSize, Width, Depth, Heads }
-            .Concat(TrainerKeys.All).Concat(Finetune.All).Append(Finetune.LayerDecay));
+            .Concat(TrainerKeys.All).Concat(Finetune.All).Append(Finetune.LayerDecay)
+            .Append(TrainerKeys.Train.NanRetries).Append(Finetune.NanRetries));
 
 
     /// <inheritdoc />

@@ -19,17 +19,27 @@ public sealed partial class CliApp
     private Command MergeCommand()
     {
         var sources = new Argument<string[]>("sources") { Description = "Results folders (or results.db files) of shards", Arity = ArgumentArity.OneOrMore };
-        var cmd = new Command("merge", "Fold shard databases into the --out database") { sources };
+        var cmd = new Command("merge", "Fold shard databases into the --out database; an unreadable shard is named and skipped (exit 1)") { sources };
         cmd.SetAction(r =>
         {
             using var store = ResultsStore.Open(Path.GetFullPath(r.GetValue(_out)!));
+            var skipped = 0;
             foreach (var s in r.GetValue(sources)!)
             {
-                var db = Directory.Exists(s) ? Path.Combine(s, "results.db") : s;
-                if (!File.Exists(db)) throw new UsageException($"merge: no results database at {db}");
-                stdout.WriteLine($"{db}: {store.MergeFrom(db)} run(s) merged");
+                var db = Path.GetFullPath(Directory.Exists(s) ? Path.Combine(s, ResultsStore.FileName) : s);
+                try
+                {
+                    stdout.WriteLine($"{db}: {store.MergeFrom(db)} run(s) merged");
+                }
+                catch (ResultsStoreException e)
+                {
+                    // One bad shard (never written, cut off, corrupt) must not hide the others: name it, merge the rest.
+                    stderr.WriteLine($"error: skipped {db}: {e.Message}");
+                    skipped++;
+                }
             }
-            return ExitCodes.Ok;
+            if (skipped > 0) stderr.WriteLine($"{skipped} shard database(s) skipped; the others were merged into {store.DatabasePath}");
+            return skipped == 0 ? ExitCodes.Ok : ExitCodes.RunsFailed;
         });
         return cmd;
     }

@@ -77,6 +77,11 @@ public sealed partial class CliApp
                 var outcomes = runner.Run(plan, cts.Token);
                 return Summarise(outcomes, store.DatabasePath);
             }
+            catch (DiskFullException e)
+            {
+                stderr.WriteLine($"error: {e.Message}");
+                return ExitCodes.RunsFailed;
+            }
             finally { Console.CancelKeyPress -= onCancel; }
         });
         return cmd;

@@ -46,7 +46,11 @@ public static class StateDictFile
         try
         {
             if (FormatOf(path) == CheckpointFormat.Safetensors)
+            {
+                ReadSafetensorsHeader(path);   // sizes and offsets checked against the file before PyBridge trusts them
                 return Safetensors.LoadStateDict(path);
+            }
+            PickleGuard.Check(path);           // only tensor-rebuilding globals, sizes within the archive
             var table = PyTorchUnpickler.UnpickleStateDict(path);
             var result = new Dictionary<string, Tensor>();
             foreach (DictionaryEntry entry in table)
@@ -54,7 +58,7 @@ public static class StateDictFile
                     result[(string)entry.Key] = t;
             return result;
         }
-        catch (Exception e) when (e is not CheckpointFormatException)
+        catch (Exception e) when (e is not CheckpointFormatException and not OutOfMemoryException)
         {
             throw new CheckpointFormatException(path, $"cannot read the state_dict ({e.GetType().Name}: {e.Message}).", e);
         }
@@ -85,6 +89,7 @@ public static class StateDictFile
             throw new CheckpointFormatException(path, $"safetensors header length {length} does not fit the file.");
         var header = new byte[length];
         stream.ReadExactly(header);
+        long dataBytes = stream.Length - 8 - (long)length;
         try
         {
             using var doc = JsonDocument.Parse(header);
@@ -93,13 +98,35 @@ public static class StateDictFile
             {
                 if (prop.Name == "__metadata__")
                     continue;
-                shapes[prop.Name] = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                CheckTensorEntry(path, prop.Name, prop.Value, shape, dataBytes);
+                shapes[prop.Name] = shape;
             }
             return shapes;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new CheckpointFormatException(path, $"invalid safetensors header ({e.Message}).", e);
         }
+    }
+
+    private static readonly Dictionary<string, int> SafetensorsDtypeBytes = new(StringComparer.Ordinal)
+    {
+        ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1, ["U8"] = 1, ["BOOL"] = 1,
+    };
+
+    /// <summary>A tensor's dtype is known, its shape non-negative and its data_offsets a range of the data that holds exactly its elements.</summary>
+    private static void CheckTensorEntry(string path, string name, JsonElement entry, long[] shape, long dataBytes)
+    {
+        string dtype = entry.GetProperty("dtype").GetString() ?? "";
+        if (!SafetensorsDtypeBytes.TryGetValue(dtype, out int size))
+            throw new CheckpointFormatException(path, $"tensor '{name}' has dtype '{dtype}', not one this reader knows ({string.Join(", ", SafetensorsDtypeBytes.Keys)}).");
+        var offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        double elements = shape.Aggregate(1.0, (a, d) => a * d);
+        if (shape.Any(d => d < 0) || offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataBytes
+            || elements * size != offsets[1] - offsets[0])
+            throw new CheckpointFormatException(path,
+                $"tensor '{name}' ({dtype} [{string.Join(", ", shape)}]) does not match its data_offsets [{string.Join(", ", offsets)}] " +
+                $"in {dataBytes} bytes of data.");
     }
 }

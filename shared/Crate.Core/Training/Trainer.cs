@@ -73,16 +73,50 @@ public sealed class Trainer<TBatch>
     /// <summary>
     /// Trains to the end (or resumes from <see cref="IRunContext.ResumeCheckpoint"/> and continues). Throws
     /// <see cref="OperationCanceledException"/> after checkpointing when the context is cancelled, and
-    /// <see cref="NonFiniteLossException"/> (without checkpointing) when the loss or gradient norm is not finite.
+    /// <see cref="NonFiniteLossException"/> (without checkpointing) when the loss or gradient norm is not finite,
+    /// unless <see cref="TrainerOptions.NanRetries"/> allows another rollback: then it reloads the last good
+    /// checkpoint, halves the learning rate and goes on.
     /// </summary>
     public TrainingResult Run()
+    {
+        string? resumeFrom = _context.ResumeCheckpoint is { } r ? CheckpointStore.Resolve(r) : null;
+        List<NanRetry>? rollbacks = null;   // null: the checkpoint's own list
+        while (true)
+        {
+            try
+            {
+                return Train(resumeFrom, rollbacks);
+            }
+            catch (NonFiniteLossException e) when (e.Retries < _options.NanRetries && e.LastCheckpoint is not null)
+            {
+                string checkpoint = CheckpointStore.Resolve(e.LastCheckpoint);
+                string statePath = Path.Combine(checkpoint, CheckpointStore.StateFile);
+                long resumedStep = TrainerState.FromJson(File.ReadAllText(statePath), statePath).Step;
+                // The history comes from the failed attempt, not from the checkpoint (which may predate earlier rollbacks),
+                // so every catch adds one and the loop ends after NanRetries rollbacks.
+                var rollback = new NanRetry(e.Retries + 1, e.Step + 1, e.Quantity, e.LastFiniteLoss, resumedStep, checkpoint, e.LearningRateScale / 2);
+                rollbacks = [.. e.History, rollback];
+                _context.Logger.LogWarning(
+                    "The {Quantity} is {Value} at step {Step}/{Total} (last finite loss {Loss}); rollback {Attempt} of {Max}: " +
+                    "back to step {Resumed} ({Checkpoint}) with the learning rate x{Scale}",
+                    e.Quantity, e.Value, e.Step + 1, TotalSteps, e.LastFiniteLoss, rollback.Attempt, _options.NanRetries,
+                    resumedStep, checkpoint, rollback.LearningRateScale);
+                resumeFrom = checkpoint;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One attempt: from <paramref name="resumeFrom"/> (or the start) to the end; <paramref name="rollbacks"/> (every rollback
+    /// so far, the last one leading here) when it follows a non-finite loss.
+    /// </summary>
+    private TrainingResult Train(string? resumeFrom, List<NanRetry>? rollbacks)
     {
         var modules = _spec.AllModules;
         foreach (var frozen in _spec.Frozen)
             foreach (var p in frozen.parameters()) p.requires_grad = false;
 
         var run = new RunState();
-        string? resumeFrom = _context.ResumeCheckpoint is { } r ? CheckpointStore.Resolve(r) : null;
         if (resumeFrom is not null) run = LoadModulesAndState(resumeFrom, modules);
         else if (CheckpointStore.FindLatest(_store.Directory) is { } existing)
             throw new TrainerConfigException($"checkpoint folder {_store.Directory} already holds a checkpoint ({existing}) but no " +
@@ -107,6 +141,14 @@ public sealed class Trainer<TBatch>
         run.GroupLayout = OptimizerGroups.Layout(parameters);
         var clock = new Clock(run.ElapsedSeconds);
         run.LastCheckpoint = resumeFrom;
+        if (rollbacks is not null)
+        {
+            run.LearningRateScale = rollbacks[^1].LearningRateScale;
+            run.NanRetries = rollbacks;
+        }
+        // A rollback needs a checkpoint to go back to, also before the first evaluation.
+        else if (resumeFrom is null && _options.NanRetries > 0)
+            run.LastCheckpoint = SaveCheckpoint(run, optimizer, modules, clock, evalPending: false);
 
         if (run.EvalPending) EvaluateAndCheckpoint(run, optimizer, modules, clock);
         while (run.Step < TotalSteps)
@@ -127,7 +169,10 @@ public sealed class Trainer<TBatch>
         if (run.LastCheckpoint is null || run.CheckpointStep != run.Step)
             run.LastCheckpoint = SaveCheckpoint(run, optimizer, modules, clock, evalPending: false);
         return new TrainingResult(run.Step, run.Rows, run.Rows.Count > 0 ? run.Rows[^1].Metrics : new Dictionary<string, double>(),
-            run.BestValue, run.BestStep, run.LastCheckpoint!, run.BestValue is null ? null : _store.BestPath, clock.Elapsed.TotalSeconds);
+            run.BestValue, run.BestStep, run.LastCheckpoint!, run.BestValue is null ? null : _store.BestPath, clock.Elapsed.TotalSeconds)
+        {
+            NanRetries = run.NanRetries.ToList(),
+        };
     }
 
     /// <summary>One optimizer step: accumulate gradients over the micro-batches, clip, guard, update.</summary>
@@ -141,7 +186,7 @@ public sealed class Trainer<TBatch>
         foreach (var m in _spec.Trainable) m.train();
         foreach (var m in _spec.Frozen) m.eval();
 
-        double lr = _schedule.At(s);
+        double lr = _schedule.At(s) * run.LearningRateScale;
         optimizer.SetLearningRate(lr);
         if (_options.WeightDecayEnd is { } wdEnd) optimizer.SetWeightDecay(LrSchedule.Cosine(_options.WeightDecay, wdEnd, s, TotalSteps));
         optimizer.ZeroGrad();
@@ -160,14 +205,16 @@ public sealed class Trainer<TBatch>
             if (loss.numel() != 1) throw new TrainerConfigException($"the loss function returned shape [{string.Join(", ", loss.shape)}], not a scalar");
             double value = loss.ToDouble();
             if (!double.IsFinite(value))
-                throw new NonFiniteLossException("loss", value, s, TotalSteps, run.Position, run.LastCheckpoint);
+                throw new NonFiniteLossException("loss", value, s, TotalSteps, run.Position, run.LastCheckpoint, run.LastLoss, run.NanRetries.Count, run.LearningRateScale)
+                { History = run.NanRetries.ToList() };
             (accumulation == 1 ? loss : loss / accumulation).backward();
             lossSum += value;
             run.Position = Advance(run.Position);
         }
         double norm = GradientNorm.ClipAndMeasure(parameters.Select(p => p.Parameter), _options.GradClip);
         if (!double.IsFinite(norm))
-            throw new NonFiniteLossException("gradient norm", norm, s, TotalSteps, ctx.Position, run.LastCheckpoint);
+            throw new NonFiniteLossException("gradient norm", norm, s, TotalSteps, ctx.Position, run.LastCheckpoint, run.LastLoss, run.NanRetries.Count, run.LearningRateScale)
+                { History = run.NanRetries.ToList() };
         _spec.BeforeOptimizerStep?.Invoke(ctx);
         optimizer.Step();
         if (_spec.AfterStep is { } after)
@@ -177,6 +224,7 @@ public sealed class Trainer<TBatch>
         }
         run.Step = s + 1;
         double meanLoss = lossSum / accumulation;
+        run.LastLoss = meanLoss;
         run.IntervalLossSum += meanLoss; run.IntervalGradNormSum += norm; run.IntervalSteps++;
         foreach (var (name, value) in ctx.StepMetrics())
         {
@@ -212,6 +260,11 @@ public sealed class Trainer<TBatch>
             if (!metrics.TryAdd("train_" + name, sum.Sum / sum.Count))
                 throw new TrainerConfigException($"auxiliary metric '{name}' clashes with the trainer's 'train_{name}'");
         metrics["lr"] = run.LastLearningRate;
+        if (run.NanRetries.Count > 0)
+        {
+            metrics["nan_retries"] = run.NanRetries.Count;
+            metrics["lr_scale"] = run.LearningRateScale;
+        }
         metrics["samples_per_s"] = clock.Throughput().SamplesPerSecond;
         if (_spec.Evaluate is { } evaluate)
         {
@@ -289,6 +342,7 @@ public sealed class Trainer<TBatch>
             IntervalAux = run.IntervalAux.ToDictionary(kv => kv.Key, kv => new TrainerState.AuxDto(kv.Value.Sum, kv.Value.Count), StringComparer.Ordinal),
             LastLearningRate = run.LastLearningRate, LastEpoch = run.LastEpoch, GroupLayout = run.GroupLayout,
             Rows = run.Rows.Select(TrainerState.RowDto.From).ToList(),
+            LastLoss = run.LastLoss, LearningRateScale = run.LearningRateScale, NanRetries = run.NanRetries.ToList(),
         };
         string path = _store.Write(run.Step, dir =>
         {
@@ -330,6 +384,7 @@ public sealed class Trainer<TBatch>
             LastLearningRate = s.LastLearningRate, LastEpoch = s.LastEpoch, CheckpointStep = s.Step, GroupLayout = s.GroupLayout,
             IntervalAux = (s.IntervalAux ?? []).ToDictionary(kv => kv.Key, kv => new AuxSum(kv.Value.Sum, kv.Value.Count), StringComparer.Ordinal),
             Rows = s.Rows.Select(r => r.ToRow(_context.Phase)).ToList(),
+            LastLoss = s.LastLoss, LearningRateScale = s.LearningRateScale, NanRetries = s.NanRetries ?? [],
         };
     }
 
@@ -352,6 +407,9 @@ public sealed class Trainer<TBatch>
         public List<EpochRow> Rows { get; init; } = [];
         public string? LastCheckpoint { get; set; }
         public long CheckpointStep { get; set; } = -1;
+        public double? LastLoss { get; set; }
+        public double LearningRateScale { get; set; } = 1;
+        public List<NanRetry> NanRetries { get; set; } = [];
     }
 
     /// <summary>Sum and count of one auxiliary metric over the steps of the current evaluation interval.</summary>

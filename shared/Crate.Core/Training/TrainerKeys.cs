@@ -33,6 +33,7 @@ public sealed class TrainerKeySet
         EvalEverySteps = Key.Int(P("eval_every"), 0, "evaluate every N steps (0: each epoch end)", 0);
         CheckpointEverySteps = Key.Int(P("checkpoint_every"), 0, "extra checkpoint every N steps (0: at evaluations)", 0);
         LayerDecay = Key.Float(P("layer_decay"), 1, "layer-wise learning-rate decay: block i of L trains at lr·decay^(L+1−layer) (1: off; needs a task that maps parameters to layers)", 0, 1);
+        NanRetries = Key.Int(P("nan_retries"), 0, "after a NaN/Inf loss, roll back to the last good checkpoint and halve the learning rate, at most this many times (0: stop at once)", 0, 100);
         All =
         [
             Optimizer, LearningRate, MinLearningRate, WarmupSteps, WarmupEpochs, WeightDecay, WeightDecayEnd, Beta1, Beta2,
@@ -83,7 +84,14 @@ public sealed class TrainerKeySet
     /// </summary>
     public ConfigKey<double> LayerDecay { get; }
 
-    /// <summary>Every key above but <see cref="LayerDecay"/>, for the task's schema.</summary>
+    /// <summary>
+    /// <c>{prefix}.nan_retries</c>: rollbacks after a non-finite loss (<see cref="TrainerOptions.NanRetries"/>); 0 = stop
+    /// at once. Not in <see cref="All"/> for the same reason as <see cref="LayerDecay"/>: adding a key to every schema
+    /// would change every run key. A task adds it to its schema to offer it.
+    /// </summary>
+    public ConfigKey<long> NanRetries { get; }
+
+    /// <summary>Every key above but <see cref="LayerDecay"/> and <see cref="NanRetries"/>, for the task's schema.</summary>
     public IReadOnlyList<ConfigKey> All { get; }
 }
 

@@ -88,6 +88,14 @@ public sealed record TrainerOptions
     /// <summary>The layer-wise decay read from <c>{prefix}.layer_decay</c> (1: off); the task turns it into <see cref="ParameterScales"/>.</summary>
     public double LayerDecay { get; init; } = 1;
 
+    /// <summary>
+    /// Rollbacks allowed after a non-finite loss or gradient norm (<c>{prefix}.nan_retries</c>); 0: the run stops at
+    /// once. Each one reloads the last good checkpoint (a fresh run writes one at step 0 for this) and goes on with
+    /// the learning rate halved; the rollbacks are logged, listed in <see cref="TrainingResult.NanRetries"/> and
+    /// counted in every later row (<c>nan_retries</c>, <c>lr_scale</c>).
+    /// </summary>
+    public int NanRetries { get; init; }
+
     /// <summary>The micro-batch size in effect.</summary>
     public int EffectiveMicroBatch => MicroBatchSize ?? BatchSize;
 
@@ -114,6 +122,7 @@ public sealed record TrainerOptions
         Require(MaxSteps is null or > 0, $"max steps must be positive, not {MaxSteps}");
         Require(EvalEverySteps >= 0 && CheckpointEverySteps >= 0, "eval and checkpoint intervals must be >= 0");
         Require(KeepCheckpoints >= 1, "keep at least one checkpoint");
+        Require(NanRetries >= 0, $"nan retries must be >= 0, not {NanRetries}");
         Require(LayerDecay is > 0 and <= 1, $"layer decay must be in (0, 1], not {LayerDecay}");
         Require(LayerDecay == 1 || ParameterScales is not null,
             $"layer decay {LayerDecay} is set but the task maps no parameter to a layer (TrainerOptions.ParameterScales)");
@@ -154,6 +163,7 @@ public sealed record TrainerOptions
             EvalEverySteps = Or(k.EvalEverySteps, d.EvalEverySteps),
             CheckpointEverySteps = Or(k.CheckpointEverySteps, d.CheckpointEverySteps),
             LayerDecay = Or(k.LayerDecay, d.LayerDecay),
+            NanRetries = checked((int)Or(k.NanRetries, (long)d.NanRetries)),
         };
     }
 }

@@ -44,6 +44,12 @@ internal sealed record TrainerState
     public double LastLearningRate { get; init; }
     public int LastEpoch { get; init; } = 1;
     public List<RowDto> Rows { get; init; } = [];
+    /// <summary>Mean loss of the last completed step (null before the first).</summary>
+    public double? LastLoss { get; init; }
+    /// <summary>Multiplier of the scheduled learning rate: halved at each rollback after a non-finite loss.</summary>
+    public double LearningRateScale { get; init; } = 1;
+    /// <summary>The rollbacks so far; null in checkpoints written before rollbacks existed.</summary>
+    public List<NanRetry>? NanRetries { get; init; }
 
     internal sealed record RowDto(int Epoch, long Step, Dictionary<string, double> Metrics, string? Phase = null)
     {

@@ -22,7 +22,11 @@ public sealed record TrainingResult(
     long? BestStep,
     string Checkpoint,
     string? BestCheckpoint,
-    double TrainSeconds);
+    double TrainSeconds)
+{
+    /// <summary>The rollbacks after a non-finite loss (<see cref="TrainerOptions.NanRetries"/>), oldest first; empty when none.</summary>
+    public IReadOnlyList<NanRetry> NanRetries { get; init; } = [];
+}
 
 /// <summary>One completed optimizer step, for <see cref="Trainer{TBatch}.StepCompleted"/>.</summary>
 /// <param name="Step">Steps completed (1-based).</param>
@@ -31,3 +35,17 @@ public sealed record TrainingResult(
 /// <param name="LearningRate">Learning rate used.</param>
 /// <param name="GradNorm">Global gradient norm before clipping.</param>
 public sealed record StepReport(long Step, int Epoch, double Loss, double LearningRate, double GradNorm);
+
+/// <summary>
+/// One rollback after a non-finite loss or gradient norm (<see cref="TrainerOptions.NanRetries"/>): the run went
+/// back to <paramref name="Checkpoint"/> and went on with the learning rate multiplied by <paramref name="LearningRateScale"/>.
+/// </summary>
+/// <param name="Attempt">1 for the first rollback of the run, 2 for the second, ...</param>
+/// <param name="FailedStep">The 1-based optimizer step whose loss or gradient norm was not finite.</param>
+/// <param name="Quantity"><c>loss</c> or <c>gradient norm</c>.</param>
+/// <param name="LastFiniteLoss">The mean loss of the step before it, if one completed in that session.</param>
+/// <param name="ResumedStep">The step of the checkpoint the run went back to.</param>
+/// <param name="Checkpoint">That checkpoint's folder.</param>
+/// <param name="LearningRateScale">The multiplier of the schedule's learning rate from then on (0.5 per rollback).</param>
+public sealed record NanRetry(int Attempt, long FailedStep, string Quantity, double? LastFiniteLoss, long ResumedStep,
+    string Checkpoint, double LearningRateScale);

@@ -52,14 +52,37 @@ public static class IdxFile
                 throw new DatasetException(path, DataErrorKind.Unsupported, $"{count}+ elements exceed one .NET array");
         }
 
-        var data = new byte[count];
-        int got = DataFiles.ReadUpTo(stream, data);
-        if (got < count)
+        // Read in bounded chunks: a damaged header that announces gigabytes must not allocate them before the data runs out.
+        var (data, got) = ReadAnnounced(stream, count);
+        if (data is null)
             throw new DatasetException(path, DataErrorKind.Truncated,
                 $"header announces {string.Join("x", shape)} = {count} bytes of data but only {got} follow");
         if (stream.ReadByte() != -1)
             throw new DatasetException(path, DataErrorKind.Corrupt,
                 $"trailing bytes after the {count} bytes of data that the header announces ({string.Join("x", shape)})");
         return new IdxArray(shape, data);
+    }
+
+    /// <summary>Reads <paramref name="count"/> bytes in chunks of at most 16 MiB; returns them (null when fewer follow) and how many were read.</summary>
+    private static (byte[]? Data, long Got) ReadAnnounced(Stream stream, long count)
+    {
+        const int ChunkBytes = 1 << 24;
+        if (stream.CanSeek && stream.Length - stream.Position < count)
+            return (null, stream.Length - stream.Position);
+        var chunks = new List<byte[]>();
+        long got = 0;
+        while (got < count)
+        {
+            var chunk = new byte[Math.Min(ChunkBytes, count - got)];
+            int n = DataFiles.ReadUpTo(stream, chunk);
+            got += n;
+            chunks.Add(chunk);
+            if (n < chunk.Length) return (null, got);
+        }
+        if (chunks.Count == 1) return (chunks[0], got);
+        var data = new byte[count];
+        long at = 0;
+        foreach (var c in chunks) { c.CopyTo(data, at); at += c.Length; }
+        return (data, got);
     }
 }
