@@ -12,10 +12,10 @@ public static class BertPresets
 
     /// <summary>Seconds: L=2 d=16, sequences of 32, 4 pre-training and 3 fine-tuning steps on small subsets.</summary>
     public static Preset Smoke { get; } = new("smoke",
-        "CI, seconds: SOTU, L=2 K=2 d=16, sequences of 32, 4 MLM steps of 8, 3 fine-tuning steps on 64 party passages, 48 test passages",
+        "CI, seconds: SOTU, L=2 K=2 d=16, sequences of 32, 8 MLM steps of 8 at lr 1e-2, 3 fine-tuning steps on 64 party passages, 48 test passages",
         Values(
             ("data.max_len", "32"), ("model.num_layers", "2"), ("model.num_heads", "2"), ("model.hidden_size", "16"), ("model.intermediate_size", "32"),
-            ("train.batch_size", "8"), ("train.max_steps", "4"), ("train.eval_every", "2"), ("train.lr", "1e-3"), ("train.warmup_steps", "1"),
+            ("train.batch_size", "8"), ("train.max_steps", "8"), ("train.eval_every", "4"), ("train.lr", "1e-2"), ("train.warmup_steps", "1"),
             ("train.weight_decay", "0.01"),
             ("finetune.batch_size", "8"), ("finetune.max_steps", "3"), ("finetune.lr", "1e-3"), ("finetune.warmup_steps", "1"),
             ("finetune.weight_decay", "0.01"), ("finetune.layer_decay", "0.8"),
