@@ -78,7 +78,7 @@ public sealed record RunRow(
 
 /// <summary>
 /// One white-box measure of one layer of one (task, preset, CRATE model, split), aggregated over the finished
-/// seeds: the per-run value is the run's mean over its measured samples (crate-paper.md §4).
+/// seeds: the per-run value is the run's mean over its measured samples (docs/paper.md §4).
 /// </summary>
 public sealed record WhiteBoxSummaryRow(string Task, string Preset, string Model, string Split, string Measure, int Layer, Aggregate Value);
 

@@ -134,7 +134,7 @@ public static class ReportWriter
         writer.WriteLine($"### White-box measurements: preset `{preset}`, {Name(model)}, {Cell(split)} split (n={seeds} seeds)");
         writer.WriteLine();
         writer.WriteLine("Per layer ℓ: R^c = compression term of the layer's input through its own heads, R = coding rate of its output, " +
-                         "nonzero / zero_fraction = share of non-zero / zero entries of its (ISTA) output (crate-paper.md §4).");
+                         "nonzero / zero_fraction = share of non-zero / zero entries of its (ISTA) output (docs/paper.md §4).");
         writer.WriteLine();
         writer.WriteLine($"| layer | {string.Join(" | ", measures.Select(Cell))} |");
         writer.WriteLine($"| ---: | {string.Join(" | ", measures.Select(_ => "---:"))} |");

@@ -8,7 +8,7 @@ namespace Crate.Plugins.Gpt2;
 /// <summary>
 /// The task's config keys. Model keys carry nanoGPT's <c>GPTConfig</c> names (<c>n_layer</c>, <c>n_head</c>,
 /// <c>n_embd</c>, <c>block_size</c>, <c>vocab_size</c>, <c>dropout</c>, <c>bias</c>) plus CRATE's ISTA step
-/// η and sparsity weight λ (crate-paper.md §1.2, pitfall 6.2); the recipe is the shared <c>train.*</c> keys.
+/// η and sparsity weight λ (docs/paper.md §1.2, pitfall 6.2); the recipe is the shared <c>train.*</c> keys.
 /// </summary>
 public static class Gpt2Keys
 {

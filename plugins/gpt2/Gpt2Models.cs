@@ -7,7 +7,7 @@ namespace Crate.Plugins.Gpt2;
 /// <summary>The task's two models, built from one <see cref="GptConfig"/> so that only the architecture differs.</summary>
 public static class Gpt2Models
 {
-    /// <summary>CRATE-GPT (crate-paper.md §3f).</summary>
+    /// <summary>CRATE-GPT (docs/paper.md §3f).</summary>
     public const string Crate = "crate";
 
     /// <summary>nanoGPT's GPT-2.</summary>

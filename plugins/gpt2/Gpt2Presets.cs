@@ -30,12 +30,12 @@ public static class Gpt2Presets
         NoPerModel);
 
     /// <summary>
-    /// crate-paper.md §3f: GPT-2-base shape on OpenWebText prepared by nanoGPT, batch 384 (micro-batch 12,
+    /// docs/paper.md §3f: GPT-2-base shape on OpenWebText prepared by nanoGPT, batch 384 (micro-batch 12,
     /// 32 accumulation steps), 600k steps, AdamW β = (0.9, 0.95), wd 0.1, lr 6e-4 warm-up 2,000 then cosine to 6e-5.
     /// Grad clip 1.0 and the evaluation (200 batches of 12 every 2,000 steps) are nanoGPT defaults, not stated by the paper.
     /// </summary>
     public static Preset Paper { get; } = new("paper",
-        "crate-paper.md §3f: OpenWebText (data.dataset=tokens, nanoGPT prepare.py), L=12 K=12 d=768, context 1024, batch 384 " +
+        "docs/paper.md §3f: OpenWebText (data.dataset=tokens, nanoGPT prepare.py), L=12 K=12 d=768, context 1024, batch 384 " +
         "(micro-batch 12), 600k steps, AdamW (0.9, 0.95) wd 0.1, lr 6e-4 warm-up 2k cosine to 6e-5; grad clip 1.0 is nanoGPT's default (UNCERTAIN for the paper)",
         Values(
             ("data.dataset", "tokens"),

@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace Crate.Plugins.Gpt2;
 
 /// <summary>
-/// Causal language modelling (crate-paper.md §3f): CRATE-GPT against nanoGPT's GPT-2 under one recipe,
+/// Causal language modelling (docs/paper.md §3f): CRATE-GPT against nanoGPT's GPT-2 under one recipe,
 /// next-token cross-entropy on GPT-2 BPE tokens. Reports validation loss (nats/token) and perplexity, the
 /// layer-wise white-box measurements of CRATE-GPT on validation sequences, and generates text (<c>sample</c>).
 /// </summary>

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Crate.Plugins.Vit;
 
 /// <summary>
-/// Emergent segmentation (crate-paper.md §3b): the [CLS] row of the last layer's MSSA attention,
+/// Emergent segmentation (docs/paper.md §3b): the [CLS] row of the last layer's MSSA attention,
 /// softmax(W_k W_kᵀ/√p) with W = U·LN₁(Z^L), read at query 0 and the patch keys 1..N, reshaped to the
 /// (H/P)×(W/P) grid, per head and averaged over the heads. Each image becomes one PNG strip: the input,
 /// then one panel per head, then the mean, every map min–max scaled on its own and coloured with viridis,

@@ -46,7 +46,7 @@ public static class VitPresets
             Values(("model.dim", "96"), ("model.depth", "6"), ("model.heads", "3"))));
 
     /// <summary>
-    /// The paper's ImageNet-1K recipe (crate-paper.md §3a): 224 px, patch 16, Lion lr 2.4e-4, wd 0.5,
+    /// The paper's ImageNet-1K recipe (docs/paper.md §3a): 224 px, patch 16, Lion lr 2.4e-4, wd 0.5,
     /// batch 2048 (accumulated from micro-batches of 128), 150 epochs with 5 of linear warm-up then cosine,
     /// label smoothing 0.1, RandomResizedCrop + flip. CRATE-B against ViT-S, the pair of similar size
     /// (22.80M vs 22.05M parameters); other sizes with <c>--set model.size=T|S|L</c>.

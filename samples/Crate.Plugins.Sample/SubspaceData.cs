@@ -5,7 +5,7 @@ namespace Crate.Plugins.Sample;
 
 /// <summary>
 /// Token sets drawn from a union of low-dimensional subspaces, the data model CRATE is derived from
-/// (crate-paper.md §1.1): class c owns a random r-dimensional subspace U_c of R^d; a sample of class c is
+/// (docs/paper.md §1.1): class c owns a random r-dimensional subspace U_c of R^d; a sample of class c is
 /// n tokens z_i = U_c a_i + σ ε_i with a_i ~ N(0, I_r), ε_i ~ N(0, I_d). The label is c.
 /// </summary>
 public sealed class SubspaceData

@@ -60,7 +60,7 @@ public sealed record NamedModelConfig(string Name, string Model, long Parameters
 public sealed record EpochRow(int Epoch, long Step, IReadOnlyDictionary<string, double> Metrics, string Phase = RunPhase.Train);
 
 /// <summary>
-/// One white-box measurement of one layer (crate-paper.md §4): <see cref="Measure"/> is e.g.
+/// One white-box measurement of one layer (docs/paper.md §4): <see cref="Measure"/> is e.g.
 /// <c>Rc</c> (compression term), <c>R</c> (coding rate) or <c>nonzero</c> (fraction of non-zeros);
 /// mean and standard deviation over the samples measured.
 /// </summary>

@@ -26,7 +26,7 @@ public sealed record AllocatorDecision(AllocatorAction Action, string Message, A
 
 /// <summary>
 /// Puts a better malloc under libtorch. With glibc's malloc, RSS of a training run grows without bound
-/// (2.0 → 6.4 GiB over 300 steps of the prototype; torchsharp-notes.md §5) although the live tensors stay
+/// (2.0 → 6.4 GiB over 300 steps of the prototype; README.md, "Memory") although the live tensors stay
 /// constant: freed activation buffers stay in fragmented arenas. Preloading jemalloc with its decay
 /// disabled keeps RSS flat (measurements in the README's Memory section).
 /// <para>

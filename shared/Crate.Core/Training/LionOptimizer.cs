@@ -6,7 +6,7 @@ namespace Crate.Core.Training;
 
 /// <summary>
 /// Lion (EvoLved Sign Momentum; Chen et al. 2023), the optimizer of the paper's ImageNet recipe
-/// (crate-paper.md §3a, pitfall 10). Not in TorchSharp. Per parameter with gradient g and momentum m (initially 0):
+/// (docs/paper.md §3a, pitfall 10). Not in TorchSharp. Per parameter with gradient g and momentum m (initially 0):
 /// <code>
 /// update = sign(β₁·m + (1 − β₁)·g)
 /// p      ← p·(1 − lr·wd) − lr·update

@@ -7,7 +7,7 @@ namespace Crate.Core.Training;
 public static class Losses
 {
     /// <summary>
-    /// Cross-entropy with label smoothing ε, as timm's <c>LabelSmoothingCrossEntropy</c> (crate-paper.md §3a,
+    /// Cross-entropy with label smoothing ε, as timm's <c>LabelSmoothingCrossEntropy</c> (docs/paper.md §3a,
     /// pitfall 11) and PyTorch's <c>label_smoothing</c>: per sample
     /// <c>(1 − ε)·(−log p_y) + ε·mean_k(−log p_k)</c>, averaged over the samples whose target is not
     /// <paramref name="ignoreIndex"/> (nanoGPT-style LM targets use −1).

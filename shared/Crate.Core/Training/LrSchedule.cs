@@ -2,7 +2,7 @@ namespace Crate.Core.Training;
 
 /// <summary>
 /// Linear warm-up then cosine decay, evaluated per optimizer step (0-based <c>s</c>), as in nanoGPT's
-/// <c>get_lr</c> and the paper's recipes (crate-paper.md §3: "linear warm-up ... then cosine to 0"):
+/// <c>get_lr</c> and the paper's recipes (docs/paper.md §3: "linear warm-up ... then cosine to 0"):
 /// <code>
 /// s &lt; W :        lr(s) = peak · (s + 1) / W
 /// W ≤ s &lt; T :    lr(s) = min + ½ (1 + cos(π · (s − W) / (T − W))) · (peak − min)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.WhiteBox;
 
 /// <summary>
-/// The white-box quantities of crate-paper.md §4, per sample, in float64. Tokens are rows: a sample
+/// The white-box quantities of docs/paper.md §4, per sample, in float64. Tokens are rows: a sample
 /// is X ∈ [n, m] (n tokens of width m), the paper's Z = Xᵀ ∈ R^{m×n}, so ZᵀZ = X Xᵀ is the n×n Gram.
 /// </summary>
 public static class CodingRate

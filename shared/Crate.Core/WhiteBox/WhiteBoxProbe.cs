@@ -22,7 +22,7 @@ public static class WhiteBoxMeasures
 }
 
 /// <summary>
-/// Layer-wise white-box measurements (crate-paper.md §4), following the reference's protocol: for
+/// Layer-wise white-box measurements (docs/paper.md §4), following the reference's protocol: for
 /// layer ℓ = 1..L, R^c of U^ℓ·LN₁(Z^ℓ) for all tokens incl. [CLS] (per-head ℓ2-normalised tokens,
 /// ε² = 0.01, ½ Σ_k logdet, natural log), R of the layer output Z^{ℓ+1} (same protocol), and the
 /// zero / non-zero fractions of Z^{ℓ+1}; per sample in float64, then mean ± std (unbiased, as

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Crate.Tests.Modules;
 
-/// <summary>White-box measurements against a direct float64 computation (crate-paper.md §4).</summary>
+/// <summary>White-box measurements against a direct float64 computation (docs/paper.md §4).</summary>
 public class WhiteBoxTests
 {
     private static readonly CrateConfig Tiny = new(Dim: 12, Depth: 3, Heads: 3, ImageSize: 8, PatchSize: 4, Channels: 1, NumClasses: 4);

@@ -10,7 +10,7 @@ public enum Cifar100Label
 }
 
 /// <summary>
-/// Reader for the binary version of CIFAR-10 and CIFAR-100 (reference/datasets.md §4.2). A CIFAR-10
+/// Reader for the binary version of CIFAR-10 and CIFAR-100, as the CIFAR page distributes it. A CIFAR-10
 /// record is 3,073 bytes: 1 label byte, then 3,072 pixel bytes (1,024 R, 1,024 G, 1,024 B, each a 32x32
 /// row-major plane, so already CHW). A CIFAR-100 record is 3,074 bytes: coarse label, fine label, pixels.
 /// The datasets carry no licence that allows shipping them: users bring their own copy.

@@ -68,7 +68,7 @@ public class VitTaskTests
         };
         foreach (var (name, count) in expected)
             Assert.True(Math.Abs(named[name].Parameters - count) < 0.005e6, $"{name}: {named[name].Parameters}");
-        // timm's ViT-B/16 at 1000 classes: 86,567,656 (crate-paper.md §2 quotes 86.54M for it).
+        // timm's ViT-B/16 at 1000 classes: 86,567,656 (docs/paper.md §2 quotes 86.54M for it).
         Assert.Equal(86_567_656, named["ViT-B"].Parameters);
         Assert.Contains("small-crate", named.Keys);
         Assert.Contains("small-vit", named.Keys);

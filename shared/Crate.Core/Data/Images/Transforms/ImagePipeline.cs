@@ -24,7 +24,7 @@ public sealed class ImagePipeline
     public ImageStats Stats { get; }
 
     /// <summary>
-    /// The supervised training recipe (CRATE <c>main.py</c>, and the transfer recipe of crate-paper.md §3a):
+    /// The supervised training recipe (CRATE <c>main.py</c>, and the transfer recipe of docs/paper.md §3a):
     /// <c>RandomResizedCrop(size)</c> → <c>RandomHorizontalFlip(0.5)</c> → <paramref name="randAugment"/> →
     /// channel conversion → normalise. <paramref name="randAugment"/> is the place for the transfer recipe's
     /// RandAugment(N=2, M=14): any <see cref="IImageTransform"/> on the cropped, flipped uint8 image, before
