@@ -133,4 +133,14 @@ public class DinoLossTests
         Assert.Equal(1.0, DinoSchedules.TeacherMomentum(100, 100, 0.996), 12);
         Assert.True(DinoSchedules.TeacherMomentum(30, 100, 0.996) < DinoSchedules.TeacherMomentum(31, 100, 0.996));
     }
+
+    [Fact]
+    public void CollapseIsFlaggedForAUniformTeacherOrOneSharedPrototypeOnly()
+    {
+        double logK = Math.Log(64);
+        Assert.Null(DinoCollapse.Check(teacherEntropy: 1.5, marginalEntropy: 3.0, outDim: 64));         // sharp per image, spread over prototypes
+        Assert.Contains("uniform", DinoCollapse.Check(0.97 * logK, 0.99 * logK, 64));                 // every distribution near uniform
+        Assert.Contains("one prototype", DinoCollapse.Check(0.01, 0.05 * logK, 64));                  // every image on the same prototype
+        Assert.NotNull(DinoCollapse.Check(double.NaN, 1, 64));
+    }
 }
