@@ -11,6 +11,13 @@ internal static class DinoTestSupport
 {
     public static readonly DinoTask TheTask = new();
 
+    /// <summary>
+    /// One torch thread, as the host runs with --threads 1: on the shared 2-core machine libtorch's spinning OpenMP
+    /// threads made the smoke runs about 10x slower with two (plugins/vit/README.md measured 6x). Both runs of a
+    /// resume comparison run under the same setting, so the bit-exact comparison holds.
+    /// </summary>
+    static DinoTestSupport() => TorchSharp.torch.set_num_threads(1);
+
     /// <summary>A preset's config for <paramref name="model"/> with <paramref name="sets"/> on top.</summary>
     public static ResolvedConfig Config(string preset, string model, params (string Key, string Value)[] sets) =>
         TheTask.Schema.Resolve(TheTask.Presets.Single(p => p.Name == preset).ValuesFor(model),
@@ -31,5 +38,5 @@ internal static class DinoTestSupport
 
     /// <summary>The smoke preset with the final probes and pictures off (for runs that test training only).</summary>
     public static (string Key, string Value)[] TrainingOnly =>
-        [("eval.linear", "false"), ("eval.attention_images", "0"), ("eval.whitebox_samples", "0")];
+        [("eval.linear", "false"), ("eval.attention_images", "0"), ("eval.whitebox_samples", "0"), ("eval.knn_every_epoch", "false")];
 }
