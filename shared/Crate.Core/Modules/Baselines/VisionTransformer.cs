@@ -72,7 +72,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         set { foreach (var block in blocks) block.attn.Fast = value; }
     }
 
-    /// <summary>Images [B, C, H, W] → logits [B, classes].</summary>
+    /// <summary>Images [B, C, H, W] → logits [B, classes]; another input size than the config's gets the position table resized (<see cref="PositionInterpolation"/>).</summary>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -89,7 +89,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         var x = patch_embed.forward(images);                              // [B, N, d]
         long b = x.shape[0];
         x = cat([cls_token.expand(b, 1, Config.Dim), x], 1);              // [B, N+1, d]
-        x = pos_drop.forward(x + pos_embed);                              // [B, N+1, d]
+        var table = PositionInterpolation.Resize(pos_embed,               // resized for another input size (DINO crops)
+            images.shape[2] / Config.PatchSize, images.shape[3] / Config.PatchSize);
+        x = pos_drop.forward(x + table);                                  // [B, N+1, d]
         foreach (var block in blocks)
             x = block.forward(x);                                         // [B, N+1, d]
         Tensor pooled;

@@ -55,7 +55,11 @@ public sealed class CrateClassifier : nn.Module<Tensor, Tensor>
         return Head(transformer.forward(Embed(images))).MoveToOuterDisposeScope();
     }
 
-    /// <summary>f^pre: images [B, C, H, W] → Z^1 [B, N+1, d] ([CLS] first, positions added).</summary>
+    /// <summary>
+    /// f^pre: images [B, C, H, W] → Z^1 [B, N+1, d] ([CLS] first, positions added). Images of another size than
+    /// <see cref="CrateConfig.ImageSize"/> get the position table resized bicubically to their patch grid
+    /// (<see cref="PositionInterpolation"/>, as DINO and the segmentation notebooks of crate-paper.md §3b).
+    /// </summary>
     public Tensor Embed(Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -63,7 +67,9 @@ public sealed class CrateClassifier : nn.Module<Tensor, Tensor>
         long b = x.shape[0], n = x.shape[1];
         var cls = cls_token.expand(b, 1, Config.Dim);                  // [B, 1, d]
         x = cat([cls, x], 1);                                          // [B, N+1, d]
-        x = x + pos_embedding.narrow(1, 0, n + 1);                     // [B, N+1, d]
+        var table = PositionInterpolation.Resize(pos_embedding,        // resized when the input is not ImageSize (DINO crops)
+            images.shape[2] / Config.PatchSize, images.shape[3] / Config.PatchSize);
+        x = x + table;                                                 // [B, N+1, d]
         return dropout.forward(x).MoveToOuterDisposeScope();
     }
 

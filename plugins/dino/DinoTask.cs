@@ -1,0 +1,195 @@
+using Crate.Core.Contract;
+using Crate.Core.Data.Images;
+using Crate.Core.Modules;
+using Crate.Core.Training;
+using Crate.Core.WhiteBox;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+[assembly: CratePlugin(PluginContract.Version)]
+
+namespace Crate.Plugins.Dino;
+
+/// <summary>
+/// Self-distillation without labels (DINO), CRATE against ViT as the backbone (docs/paper.md §3d: no CRATE-DINO
+/// recipe or number is published, so the recipe is DINO's own, main_dino.py). Student and EMA teacher share the
+/// architecture (backbone + DINO head); the teacher sees the 2 global crops, the student every crop. Judged by DINO's
+/// 20-NN and a linear probe on the teacher backbone's [CLS] features, raw pixels beside them, a collapse monitor,
+/// the last layer's [CLS] attention (§3b) and, for CRATE, the white-box rows per layer (§4).
+/// </summary>
+public sealed class DinoTask : ICrateTask, ICheckpointEvaluator
+{
+    /// <inheritdoc />
+    public string Name => "dino";
+
+    /// <inheritdoc />
+    public string Title => "Self-distillation (DINO): CRATE-DINO against DINO-ViT, k-NN and linear probes, [CLS] attention (paper §3d, §3b)";
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelInfo> Models { get; } =
+    [
+        new(DinoShape.Crate, ModelRole.Crate, "CRATE-DINO: the CRATE classifier's encoder (patch LN-Linear-LN stem, [CLS], MSSA + ISTA layers, LN) + DINO head; EMA teacher"),
+        new(DinoShape.Vit, ModelRole.Baseline, "DINO-ViT: DINO's ViT backbone (conv stem, [CLS], attention + MLP blocks, final LN) + DINO head; EMA teacher"),
+    ];
+
+    /// <inheritdoc />
+    public ConfigSchema Schema { get; } = new(DinoKeys.All);
+
+    /// <inheritdoc />
+    public IReadOnlyList<Preset> Presets => DinoPresets.All;
+
+    /// <inheritdoc />
+    public IReadOnlyList<DatasetNeed> Datasets { get; } =
+    [
+        new("fashion-mnist", "Fashion-MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", "fashion-mnist",
+            SystemPath: "/usr/share/datasets/fashion-mnist",
+            HowToGet: "The repository ships a 12,000/2,000 subset in data/fashion-mnist; the full set: apt-get install dataset-fashion-mnist (Debian)."),
+        new("mnist", "MNIST as gzipped or raw IDX files", null,
+            HowToGet: "Download the four MNIST IDX files into one folder; use --set data.dataset=mnist."),
+        new("cifar10", "CIFAR-10, binary version (cifar-10-batches-bin)", null,
+            HowToGet: "Download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; use --set data.dataset=cifar10 --set model.channels=3 " +
+                      "--set data.global_size=32 --set data.local_size=16 --set model.patch_size=4."),
+        new("cifar100", "CIFAR-100, binary version (cifar-100-binary), fine labels", null,
+            HowToGet: "Download cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; as cifar10 with data.dataset=cifar100."),
+        new("imagefolder", "ImageNet-1K or any set in the ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/*", null,
+            HowToGet: "For ImageNet-1K download ILSVRC2012 from image-net.org, extract train/<wnid>/ and sort the validation images into val/<wnid>/; the paper preset reads it."),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) => [config.Get(DinoKeys.Dataset)];
+
+    /// <inheritdoc />
+    public IReadOnlyList<MetricInfo> Metrics { get; } =
+    [
+        new("knn20_top1", "weighted 20-NN (T 0.07) top-1 on the teacher backbone's [CLS] features, test split", true, "%"),
+        new("knn1_top1", "1-NN top-1 on the teacher's [CLS] features", true, "%"),
+        new("linear_top1", "linear probe (L-BFGS, L2 picked on a training split) top-1 on the teacher's [CLS] features", true, "%"),
+        new("raw_knn20_top1", "weighted 20-NN top-1 on the raw pixels (the baseline of representation learning)", true, "%"),
+        new("raw_linear_top1", "linear probe top-1 on the raw pixels", true, "%"),
+        new("collapsed", "1 when the last epoch's teacher outputs collapsed (uniform, or one prototype for every image), else 0; a collapsed run's probes are no result", false),
+        new("train_teacher_entropy", "mean entropy of the teacher's distributions over the last epoch", false, "nats"),
+        new("train_marginal_entropy", "entropy of the batch-mean teacher distribution over the last epoch", true, "nats"),
+        new("train_kl", "mean KL(teacher || student) over the last epoch", false, "nats"),
+        new("train_loss", "DINO loss over the last epoch", false, "nats"),
+        new("parameters", "trainable parameters of the student (backbone + head)", false),
+        new("backbone_parameters", "parameters of the backbone alone", false),
+        new("train_seconds", "training wall time including the per-epoch evaluations", false, "s"),
+        new("samples_per_s", "training throughput (images, every crop of each, per second over the last steps)", true, "img/s"),
+    ];
+
+    /// <inheritdoc />
+    public IReadOnlyList<PaperReference> PaperValues => DinoPaperValues.References;
+
+    /// <inheritdoc />
+    public IReadOnlyList<NamedModelConfig> NamedConfigs
+    {
+        get
+        {
+            var list = new List<NamedModelConfig>();
+            foreach (var preset in DinoPresets.All.Where(p => p.Name is "smoke" or "small"))
+                foreach (var model in Models)
+                {
+                    var shape = DinoShape.From(Schema.Resolve(preset.ValuesFor(model.Name)), model.Name);
+                    using var network = shape.Build(model.Name);
+                    list.Add(new NamedModelConfig($"{preset.Name}-{model.Name}", model.Name, network.TrainableParameters,
+                        $"the {preset.Name} preset: {shape}"));
+                }
+            return list;
+        }
+    }
+
+    /// <inheritdoc />
+    public RunResult Run(IRunContext ctx)
+    {
+        var config = ctx.Config;
+        var shape = DinoShape.From(config, ctx.Model);
+        var recipe = DinoRecipe.From(config);
+        var options = DinoRecipe.Options(config);
+        string dataDir = ctx.DataDirectory(config.Get(DinoKeys.Dataset));
+        var data = DinoData.Load(config, dataDir, shape.Channels);
+        var seeds = TrainingSeeds.From(ctx.Seed);
+        var device = Devices.Resolve(ctx.Device);
+        bool prefetch = config.Get(DinoKeys.Prefetch);
+        int evalBatch = config.GetInt(DinoKeys.EvalBatch);
+
+        torch.manual_seed(seeds.Init);
+        using var student = shape.Build(ctx.Model);
+        using var teacher = shape.Build(ctx.Model);
+        using var loss = new DinoLoss(shape.OutDim, recipe.StudentTemp, recipe.CenterMomentum);
+        var distillation = new DinoDistillation(student, teacher, loss, recipe);
+        distillation.InitializeTeacher();
+        long parameters = student.TrainableParameters;
+        long backboneParameters = student.Backbone.Module.parameters().Sum(p => p.numel());
+        ctx.Logger.LogInformation("{Model}: {Shape}; {Parameters:N0} trainable parameters ({Backbone:N0} in the backbone); {Train} training and {Test} test " +
+                                  "images of {Dataset}, {Views} crops each; lr {Lr:G4} (base {Base:G4} x {Batch}/256)",
+            ctx.Model, shape, parameters, backboneParameters, data.Train.Count, data.Test.Count, data.Name, data.Views.Count, options.LearningRate,
+            config.Get(DinoKeys.BaseLr), options.BatchSize);
+
+        using var batches = new ImageBatchSource(new ImageBatchLoader(data.Train, data.Views, new ImageLoaderOptions
+        {
+            BatchSize = options.EffectiveMicroBatch, Shuffle = true, DropLast = true, Seed = (ulong)seeds.DataOrder,
+            Workers = config.GetInt(DinoKeys.Workers),
+        }), prefetch);
+        Func<EvalContext, IReadOnlyDictionary<string, double>>? monitor = config.Get(DinoKeys.KnnEveryEpoch)
+            ? e => DinoEvaluation.Monitor(teacher.Backbone, data, evalBatch, e.Device, prefetch, e.Cancellation)
+            : null;
+        var result = new Trainer<ViewBatch>(distillation.Spec(batches, monitor), options, ctx).Run();
+
+        var final = result.FinalMetrics;
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["parameters"] = parameters,
+            ["backbone_parameters"] = backboneParameters,
+            ["train_seconds"] = result.TrainSeconds,
+        };
+        foreach (var name in new[] { "train_loss", "train_teacher_entropy", "train_marginal_entropy", "train_kl", "samples_per_s" })
+            if (final.TryGetValue(name, out var value)) metrics[name] = value;
+        string? collapse = DinoCollapse.Check(metrics.GetValueOrDefault("train_teacher_entropy", double.NaN),
+            metrics.GetValueOrDefault("train_marginal_entropy", double.NaN), shape.OutDim);
+        metrics["collapsed"] = collapse is null ? 0 : 1;
+        if (collapse is not null)
+            ctx.Logger.LogWarning("{Model} COLLAPSED ({Reason}); its probe numbers are not a result of self-distillation", ctx.Model, collapse);
+
+        foreach (var (name, value) in DinoEvaluation.Probes(teacher.Backbone, data, evalBatch, device, prefetch, config.Get(DinoKeys.Linear), ctx.Cancellation))
+            metrics[name] = value;
+        ctx.Logger.LogInformation("{Model} teacher: 20-NN {Knn:F2} %, linear {Linear} (raw pixels: 20-NN {RawKnn:F2} %, linear {RawLinear})", ctx.Model,
+            metrics["knn20_top1"], metrics.TryGetValue("linear_top1", out var l) ? $"{l:F2} %" : "off", metrics["raw_knn20_top1"],
+            metrics.TryGetValue("raw_linear_top1", out var rl) ? $"{rl:F2} %" : "off");
+
+        var whiteBox = new List<WhiteBoxRow>();
+        if (teacher.Backbone is CrateBackbone crateTeacher)
+        {
+            int samples = config.GetInt(DinoKeys.WhiteBoxSamples);
+            whiteBox.AddRange(DinoEvaluation.WhiteBox(crateTeacher, data, samples, device, "test"));
+            if (samples > 0)
+            {
+                torch.manual_seed(seeds.Init);                                                 // the teacher's starting point
+                using var initial = shape.Build(ctx.Model);
+                initial.to(device);
+                whiteBox.AddRange(DinoEvaluation.WhiteBox((CrateBackbone)initial.Backbone, data, samples, device, "test@init"));
+            }
+            if (whiteBox.Count > 0) ctx.ReportWhiteBox(whiteBox);
+        }
+        var artifacts = DinoEvaluation.AttentionMaps(teacher.Backbone, ctx.Model, data, config.GetInt(DinoKeys.AttentionImages), device, ctx.RunDirectory);
+        return new RunResult(metrics, whiteBox, artifacts);
+    }
+
+    /// <inheritdoc />
+    public EvaluationResult Evaluate(CheckpointRequest request)
+    {
+        var config = request.Config;
+        using var loaded = DinoCheckpoints.Load(request);
+        string dataDir = request.DataDirectory(config.Get(DinoKeys.Dataset));
+        var data = DinoData.Load(config, dataDir, loaded.Shape.Channels);
+        var device = Devices.Resolve(request.Device);
+        loaded.Owner.to(device);
+        var metrics = DinoEvaluation.Probes(loaded.Backbone, data, config.GetInt(DinoKeys.EvalBatch), device, config.Get(DinoKeys.Prefetch),
+            config.Get(DinoKeys.Linear), request.Cancellation);
+        var notes = new List<string>(loaded.Notes)
+        {
+            $"Probes on {data.Name}: {data.Train.Count} training and {data.Test.Count} test images from {dataDir}; accuracies in %; raw_* are the pixels.",
+        };
+        return new EvaluationResult(metrics, notes);
+    }
+}
