@@ -10,7 +10,12 @@ namespace Crate.Core.Contract;
 /// <param name="Metric">A metric name from <see cref="ICrateTask.Metrics"/>.</param>
 /// <param name="Chance">Its value for a model that has learned nothing (a uniform guess).</param>
 /// <param name="Explanation">How <paramref name="Chance"/> is computed, e.g. "100 / 10 classes".</param>
-public sealed record HeadlineMetric(string Metric, double Chance, string Explanation);
+/// <param name="TrainLossFalls">
+/// Whether the training loss of a short run must fall. True for losses against fixed targets; false for
+/// self-distillation (DINO), whose loss is measured against a moving, sharpening teacher and may rise while the
+/// representation improves: then only <paramref name="Metric"/> shows learning.
+/// </param>
+public sealed record HeadlineMetric(string Metric, double Chance, string Explanation, bool TrainLossFalls = true);
 
 /// <summary>
 /// Capability (additive to contract version 2): the task names its headline metric and chance level for a
