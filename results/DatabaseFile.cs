@@ -40,9 +40,40 @@ internal static class DatabaseFile
         var header = ReadHeader(path, info.Length);
         if (header is not null)
             throw Corrupt(path, header);
-        var failure = ProbeCopy(path);
+        var failure = ProbeCopy(path, clearDamageMark: false);
         if (failure is not null)
             throw Corrupt(path, failure);
+    }
+
+    /// <summary>
+    /// LiteDB marks a file "damaged" (the header's invalid-state byte) when a write fails, for instance on a full
+    /// disk, although its committed transactions are intact (writes go through the WAL file first). When that mark
+    /// is the header's only fault and a copy with the mark cleared opens and reads every document and index, the
+    /// mark is cleared in <paramref name="path"/> (one byte, under the store lock) and true is returned; otherwise
+    /// the file is left as it was (and <see cref="Check"/> refuses it).
+    /// </summary>
+    public static bool ClearDamageMarkIfIntact(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists || info.Length < PageSize || info.Length % PageSize != 0)
+            return false;
+        var page = new byte[PageSize];
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            stream.ReadExactly(page);
+        if (page[InvalidStateOffset] == 0)
+            return false;
+        page[InvalidStateOffset] = 0;
+        if (ReadHeaderPage(page) is not null || ProbeCopy(path, clearDamageMark: true) is not null)
+            return false;
+        using var storeLock = StoreLock.For(path);
+        using (storeLock.Acquire())
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+        {
+            stream.Position = InvalidStateOffset;
+            stream.WriteByte(0);
+            stream.Flush(flushToDisk: true);
+        }
+        return true;
     }
 
     /// <summary>The error for a file that must not be opened; its wording is part of the CLI's contract.</summary>
@@ -62,6 +93,11 @@ internal static class DatabaseFile
         var page = new byte[PageSize];
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             stream.ReadExactly(page);
+        return ReadHeaderPage(page);
+    }
+
+    private static string? ReadHeaderPage(byte[] page)
+    {
         if (!page.AsSpan(InfoOffset, Info.Length).SequenceEqual(Info))
             return "its first page has no LiteDB header";
         if (page[PageTypeOffset] != HeaderPageType)
@@ -73,8 +109,11 @@ internal static class DatabaseFile
         return null;
     }
 
-    /// <summary>Opens a copy of the database (and its WAL file) and reads every document; returns the failure or null.</summary>
-    private static string? ProbeCopy(string path)
+    /// <summary>
+    /// Opens a copy of the database (and its WAL file), with LiteDB's damage mark cleared in the copy when
+    /// <paramref name="clearDamageMark"/>, and reads every document and index; returns the failure or null.
+    /// </summary>
+    private static string? ProbeCopy(string path, bool clearDamageMark)
     {
         var folder = Path.Combine(Path.GetTempPath(), "crate-results-probe-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -88,6 +127,12 @@ internal static class DatabaseFile
                 if (File.Exists(LogFileOf(path)))
                     File.Copy(LogFileOf(path), LogFileOf(copy));
             }
+            if (clearDamageMark)
+                using (var stream = new FileStream(copy, FileMode.Open, FileAccess.ReadWrite))
+                {
+                    stream.Position = InvalidStateOffset;
+                    stream.WriteByte(0);
+                }
             using var db = new LiteDatabase(new ConnectionString { Filename = copy, Connection = ConnectionType.Direct });
             foreach (var name in db.GetCollectionNames().ToList())
                 foreach (var _ in db.GetCollection(name).FindAll()) { }

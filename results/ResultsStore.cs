@@ -41,6 +41,12 @@ public sealed class ResultsStore : IDisposable
         _whiteBox = db.GetCollection<WhiteBoxDocument>(WhiteBoxName);
     }
 
+    /// <summary>
+    /// True when opening found LiteDB's "damaged" mark left by a failed write (a full disk) on a file whose every
+    /// document and index read back intact, and cleared it (<see cref="DatabaseFile.ClearDamageMarkIfIntact"/>).
+    /// </summary>
+    public bool ClearedDamageMark { get; private init; }
+
     /// <summary>Full path of the database file.</summary>
     public string DatabasePath { get; }
 
@@ -59,6 +65,7 @@ public sealed class ResultsStore : IDisposable
     private static ResultsStore OpenFile(string databasePath, bool readOnly)
     {
         var path = Path.GetFullPath(databasePath);
+        bool cleared = !readOnly && DatabaseFile.ClearDamageMarkIfIntact(path);
         DatabaseFile.Check(path);
         var storeLock = StoreLock.For(path);
         LiteDatabase? db = null;
@@ -66,7 +73,7 @@ public sealed class ResultsStore : IDisposable
         {
             var connection = new ConnectionString { Filename = path, Connection = ConnectionType.Shared, ReadOnly = readOnly };
             db = new LiteDatabase(connection, StoreMapper.Create());
-            var store = new ResultsStore(path, db, storeLock);
+            var store = new ResultsStore(path, db, storeLock) { ClearedDamageMark = cleared };
             if (!readOnly)
                 store.Locked(() =>
                 {

@@ -56,6 +56,9 @@ public sealed partial class CliApp
             if (r.GetValue(dryRun)) return ExitCodes.Ok;
 
             using var store = ResultsStore.Open(outDir);
+            if (store.ClearedDamageMark)
+                stdout.WriteLine($"note: {store.DatabasePath} carried LiteDB's damage mark from a failed write (a full disk?); " +
+                                 "every document and index read back intact, so the mark was cleared");
             using var cts = new CancellationTokenSource();
             // Ctrl-C (SIGINT) and SIGTERM (a scheduler's stop, e.g. Slurm or Kubernetes) stop the run in
             // flight at the next step boundary with a checkpoint; the same signal again ends the process.
