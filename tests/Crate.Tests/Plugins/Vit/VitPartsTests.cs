@@ -106,13 +106,13 @@ public class VitPartsTests
         Array.Fill(input.Data, (byte)200);
         var map = new float[7, 7];
         map[0, 0] = 1f;   // top-left patch is the maximum, the rest the minimum
-        var strip = AttentionMaps.Strip(input, [map, map]);
+        var strip = AttentionStrip.Build(input, [map, map]);
         Assert.Equal((3, 112, 3 * 112 + 2 * 4), (strip.Channels, strip.Height, strip.Width));
         Assert.Equal(200, strip[0, 50, 50]);                               // input, upscaled 4x
         Assert.Equal(255, strip[0, 50, 113]);                              // white gap
-        Assert.Equal(AttentionMaps.Viridis(1f).R, strip[0, 3, 116]);       // map 1, inside the first 16x16 cell
-        Assert.Equal(AttentionMaps.Viridis(0f).G, strip[1, 100, 116 + 100]);
-        Assert.Equal((68, 1, 84), AttentionMaps.Viridis(0f));
-        Assert.Equal((253, 231, 37), AttentionMaps.Viridis(1f));
+        Assert.Equal(AttentionStrip.Viridis(1f).R, strip[0, 3, 116]);       // map 1, inside the first 16x16 cell
+        Assert.Equal(AttentionStrip.Viridis(0f).G, strip[1, 100, 116 + 100]);
+        Assert.Equal((68, 1, 84), AttentionStrip.Viridis(0f));
+        Assert.Equal((253, 231, 37), AttentionStrip.Viridis(1f));
     }
 }
