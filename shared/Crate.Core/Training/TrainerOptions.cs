@@ -96,6 +96,13 @@ public sealed record TrainerOptions
     /// </summary>
     public int NanRetries { get; init; }
 
+    /// <summary>
+    /// Compute precision of the step (<c>{prefix}.precision</c>): <see cref="Precision.Fp32"/>, or
+    /// <see cref="Precision.Bf16"/> (matmuls and attention in bfloat16; weights, optimizer state, norms, softmax
+    /// statistics and the loss in float32).
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
     /// <summary>The micro-batch size in effect.</summary>
     public int EffectiveMicroBatch => MicroBatchSize ?? BatchSize;
 
