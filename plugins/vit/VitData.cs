@@ -78,43 +78,7 @@ public sealed class VitData
     /// <summary>The side of an in-memory dataset's square images, or 0 when sizes vary (ImageFolder).</summary>
     private static int NativeSize(IImageDataset data) =>
         data is ImageDataset d && d.Height == d.Width ? d.Height
-        : data is IndexedSubset { Source: ImageDataset s } && s.Height == s.Width ? s.Height : 0;
+        : data is ImageSubset { Source: ImageDataset s } && s.Height == s.Width ? s.Height : 0;
 
-    private static IImageDataset Limit(IImageDataset data, int limit) =>
-        limit <= 0 || limit >= data.Count ? data : IndexedSubset.EvenlySpaced(data, limit);
-}
-
-/// <summary>
-/// A view of <see cref="Source"/> restricted to some indices. <see cref="EvenlySpaced"/> picks
-/// ⌊k·Count/limit⌋ for k = 0..limit−1, so a class-sorted folder still yields every class.
-/// </summary>
-public sealed class IndexedSubset(IImageDataset source, int[] indices) : IImageDataset
-{
-    /// <summary>Every <c>Count/limit</c>-th sample of <paramref name="source"/>.</summary>
-    public static IndexedSubset EvenlySpaced(IImageDataset source, int limit) =>
-        new(source, Enumerable.Range(0, limit).Select(k => (int)((long)k * source.Count / limit)).ToArray());
-
-    /// <summary>The dataset viewed.</summary>
-    public IImageDataset Source => source;
-
-    /// <inheritdoc/>
-    public string Name => $"{source.Name}[{indices.Length}]";
-
-    /// <inheritdoc/>
-    public int Count => indices.Length;
-
-    /// <inheritdoc/>
-    public int Channels => source.Channels;
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> ClassNames => source.ClassNames;
-
-    /// <inheritdoc/>
-    public int GetLabel(int index) => source.GetLabel(indices[index]);
-
-    /// <inheritdoc/>
-    public ByteImage GetImage(int index) => source.GetImage(indices[index]);
-
-    /// <inheritdoc/>
-    public ByteImage GetImage(int index, ImageScratch scratch) => source.GetImage(indices[index], scratch);
+    private static IImageDataset Limit(IImageDataset data, int limit) => ImageSubset.Limit(data, limit);
 }

@@ -82,7 +82,7 @@ public sealed class VitEvaluation(IImageDataset data, ImagePipeline pipeline, in
 
         List<WhiteBoxRow> Measure(CrateClassifier model, IImageDataset split, string name)
         {
-            var subset = samples >= split.Count ? split : IndexedSubset.EvenlySpaced(split, samples);
+            var subset = samples >= split.Count ? split : ImageSubset.EvenlySpaced(split, samples);
             var loader = new ImageBatchLoader(subset, data.TestPipeline, new ImageLoaderOptions { BatchSize = 128, Shuffle = false });
             var accumulator = new WhiteBoxAccumulator();
             for (int start = 0; start < subset.Count; start += 128)

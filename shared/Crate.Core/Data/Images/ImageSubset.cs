@@ -2,8 +2,7 @@ namespace Crate.Core.Data.Images;
 
 /// <summary>
 /// A view of <see cref="Source"/> restricted to some indices. <see cref="EvenlySpaced"/> picks ⌊k·Count/limit⌋
-/// for k = 0..limit−1, so a class-sorted folder still yields every class. (The vit task keeps its own
-/// <c>IndexedSubset</c> of the same definition.)
+/// for k = 0..limit−1, so a class-sorted folder still yields every class.
 /// </summary>
 public sealed class ImageSubset(IImageDataset source, int[] indices) : IImageDataset
 {
