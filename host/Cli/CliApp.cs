@@ -63,9 +63,13 @@ public sealed partial class CliApp(ILoggerFactory loggers, TextWriter stdout, Te
         return root;
     }
 
+    /// <summary>The command line being run (a job of <c>reproduce --jobs N</c> is started with the same one).</summary>
+    private string[] _args = [];
+
     /// <summary>Parses and runs; bad input is one line on stderr and exit code 2.</summary>
     public int Invoke(string[] args)
     {
+        _args = args;
         var parsed = Build().Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -7,7 +7,7 @@ namespace Crate.Host.Running;
 
 /// <summary>
 /// The host's <see cref="IRunContext"/>: epoch rows and white-box rows go to the results database at
-/// once (and to the run folder's metrics.jsonl), progress to the <see cref="ProgressView"/>.
+/// once (and to the run folder's metrics.jsonl), progress to the <see cref="IRunProgress"/> (the terminal, or a job's parent).
 /// </summary>
 public sealed class HostRunContext(
     Planning.PlannedRun run,
@@ -16,7 +16,7 @@ public sealed class HostRunContext(
     string? resumeCheckpoint,
     ResultsStore store,
     DataLocator data,
-    ProgressView progress,
+    IRunProgress progress,
     ILogger logger,
     CancellationToken cancellation) : IRunContext
 {

@@ -11,7 +11,7 @@ namespace Crate.Host.Running;
 /// <summary>Options shared by every run of a plan.</summary>
 /// <param name="OutDirectory">The results folder.</param>
 /// <param name="Device">cpu or cuda.</param>
-/// <param name="Threads">Torch intra-op threads.</param>
+/// <param name="Threads">Torch intra-op threads (of each job, with <c>--jobs N</c>).</param>
 /// <param name="Fresh">Rerun finished runs.</param>
 /// <param name="Data">Where datasets are found.</param>
 /// <param name="Verbose">Also print each run's <c>info</c> log lines on the terminal (they always go to its run.log).</param>
@@ -40,7 +40,7 @@ public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Err
 /// key resumes from its last checkpoint, a failing run is recorded and the plan goes on, Ctrl-C stops
 /// the run in flight at a step boundary (it checkpoints) and ends the plan.
 /// </summary>
-public sealed class PlanRunner(ResultsStore store, RunnerOptions options, ProgressView progress, ILoggerFactory loggers)
+public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunProgress progress, ILoggerFactory loggers)
 {
     private readonly ILogger _log = loggers.CreateLogger("crate");
 
@@ -72,11 +72,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
         var task = run.Task.Task;
         var runDir = RunDirectory(run);
         var existing = store.GetRun(run.Key);
-        if (existing is { Status: RunStatus.Finished } && !options.Fresh)
-        {
-            progress.Message($"[skip] {run.Label}: finished earlier (run {run.Key})");
-            return new(run, RunOutcomeKind.Skipped, null, TimeSpan.Zero, false);
-        }
+        if (Skip(options, run, existing, progress) is { } skipped) return skipped;
         if (options.Fresh && Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         if (options.Fresh) existing = null;
 
@@ -163,6 +159,17 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, Progre
             progress.Message($"[failed] {run.Label}: {cause}");
             return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resumed);
         }
+    }
+
+    /// <summary>
+    /// The Skipped outcome (and its [skip] line) when <paramref name="existing"/>, the run's record, finished earlier and
+    /// <see cref="RunnerOptions.Fresh"/> is off; otherwise null. <see cref="JobPool"/> asks it before starting a job.
+    /// </summary>
+    public static RunOutcome? Skip(RunnerOptions options, PlannedRun run, RunRecord? existing, IRunProgress progress)
+    {
+        if (existing is not { Status: RunStatus.Finished } || options.Fresh) return null;
+        progress.Message($"[skip] {run.Label}: finished earlier (run {run.Key})");
+        return new(run, RunOutcomeKind.Skipped, null, TimeSpan.Zero, false);
     }
 
     /// <summary>&lt;out&gt;/&lt;task&gt;/&lt;model&gt;/seed&lt;N&gt;-&lt;key&gt;.</summary>

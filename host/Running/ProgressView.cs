@@ -5,80 +5,144 @@ using Crate.Core.Contract;
 namespace Crate.Host.Running;
 
 /// <summary>
-/// Live progress for the run in flight and the whole plan (a bar, step, loss, samples/s, ETA). On a terminal
-/// it rewrites one status line, cut to the terminal's width so it never wraps; when output is redirected it
-/// prints a line every <see cref="RedirectedInterval"/>. Each evaluation is one line in aligned columns
-/// (<see cref="EvaluationLine"/>), printed above the status line. Thread-safe.
+/// Live progress of the runs in flight and the whole plan (a bar, step, loss, samples/s, ETA): one status line per
+/// job (<c>reproduce --jobs N</c> runs N at once; <see cref="Job"/> is a job's slot, the view itself slot 0). On a
+/// terminal it rewrites the status lines in place, each cut to the terminal's width so it never wraps (several
+/// lines are redrawn with ANSI cursor moves); when output is redirected it prints a job's line every
+/// <see cref="RedirectedInterval"/>. Each evaluation is one line in aligned columns (<see cref="EvaluationLine"/>),
+/// printed above the status lines. Thread-safe.
 /// </summary>
-public sealed class ProgressView(TextWriter output, int totalRuns, bool interactive)
+public sealed class ProgressView(TextWriter output, int totalRuns, bool interactive, int jobs = 1) : IRunProgress
 {
-    /// <summary>How often a line is printed when output is not a terminal.</summary>
+    /// <summary>How often a job's line is printed when output is not a terminal.</summary>
     public static readonly TimeSpan RedirectedInterval = TimeSpan.FromSeconds(15);
 
     private readonly object _gate = new();
     private readonly Stopwatch _plan = Stopwatch.StartNew();
     private readonly List<TimeSpan> _finished = [];
-    private int _runIndex;
-    private string _label = "";
-    private TimeSpan? _lastPrinted;
-    private int _lineWidth;
+    private readonly SortedDictionary<int, Slot> _slots = [];
+    private int _started;
+    private TimeSpan? _lastDrawn;
+    private int _drawn;          // status lines on the screen (interactive)
+    private int _lastWidth;      // length of the one status line drawn (interactive, one line)
 
-    /// <summary>A new run starts (1-based index in the plan).</summary>
-    public void StartRun(int index, string label)
+    private sealed class Slot
     {
-        lock (_gate) { _runIndex = index; _label = label; _lastPrinted = null; }
+        public int Index;
+        public string Label = "";
+        public TimeSpan? LastPrinted;
+        public string? Line;
     }
 
-    /// <summary>The current run ended after <paramref name="duration"/> (counted for the plan ETA when it trained).</summary>
-    public void EndRun(TimeSpan? duration)
+    /// <summary>Job <paramref name="slot"/>'s progress (0 ≤ slot &lt; jobs); slot 0 is the view itself.</summary>
+    public IRunProgress Job(int slot) => slot == 0 ? this : new JobSlot(this, slot);
+
+    private sealed class JobSlot(ProgressView view, int slot) : IRunProgress
+    {
+        public void StartRun(int index, string label) => view.StartRun(slot, index, label);
+        public void EndRun(TimeSpan? duration) => view.EndRun(slot, duration);
+        public void Message(string text) => view.Message(text);
+        public void Update(ProgressInfo info) => view.Update(slot, info);
+    }
+
+    /// <summary>A new run starts in slot 0 (1-based index in the plan).</summary>
+    public void StartRun(int index, string label) => StartRun(0, index, label);
+
+    /// <summary>Slot 0's run ended after <paramref name="duration"/> (counted for the plan ETA when it trained).</summary>
+    public void EndRun(TimeSpan? duration) => EndRun(0, duration);
+
+    /// <summary>Records slot 0's progress; prints when due.</summary>
+    public void Update(ProgressInfo p) => Update(0, p);
+
+    private void StartRun(int slot, int index, string label)
+    {
+        lock (_gate)
+        {
+            _slots[slot] = new Slot { Index = index, Label = label };
+            _started = Math.Max(_started, index);
+        }
+    }
+
+    private void EndRun(int slot, TimeSpan? duration)
     {
         lock (_gate)
         {
             if (duration is { } d) _finished.Add(d);
-            if (interactive && _lineWidth > 0) { output.WriteLine(); _lineWidth = 0; }
+            if (!_slots.Remove(slot, out var ended) || !interactive || _drawn == 0) return;
+            // The run's last status line stays on the screen; the other jobs' lines are drawn below it.
+            Clear();
+            if (ended.Line is { } line) output.WriteLine(line);
+            Draw();
         }
     }
 
-    /// <summary>Prints a message on its own line without breaking the status line.</summary>
-    public void Message(string text)
+    /// <summary>Prints a message on its own line without breaking the status lines.</summary>
+    public void Message(string text) => WriteLine(output, text);
+
+    /// <summary>Prints a line to <paramref name="writer"/> (stderr: a job's log lines) without breaking the status lines.</summary>
+    public void WriteLine(TextWriter writer, string text)
     {
         lock (_gate)
         {
-            if (interactive && _lineWidth > 0) { output.Write('\r' + new string(' ', _lineWidth) + '\r'); _lineWidth = 0; }
-            output.WriteLine(text);
+            bool redraw = interactive && _drawn > 0;
+            if (redraw) { Clear(); output.Flush(); }
+            writer.WriteLine(text);
+            if (redraw) { writer.Flush(); Draw(); }
         }
     }
 
-    /// <summary>Records progress; prints when due.</summary>
-    public void Update(ProgressInfo p)
+    private void Update(int slot, ProgressInfo p)
     {
         lock (_gate)
         {
+            if (!_slots.TryGetValue(slot, out var s)) return;
             var now = _plan.Elapsed;
-            var interval = interactive ? TimeSpan.FromMilliseconds(250) : RedirectedInterval;
-            bool due = _lastPrinted is not { } last || now - last >= interval;
-            if (!due && p.Step != p.TotalSteps) return;
-            _lastPrinted = now;
-            var line = Format(p);
+            bool last = p.Step == p.TotalSteps;
+            s.Line = Format(s, p);
             if (interactive)
             {
-                int width = TerminalWidth();
-                if (line.Length > width) line = line[..width];
-                output.Write('\r' + line.PadRight(_lineWidth));
-                _lineWidth = line.Length;
+                if (!last && _lastDrawn is { } drawn && now - drawn < TimeSpan.FromMilliseconds(250)) return;
+                _lastDrawn = now;
+                Clear();
+                Draw();
             }
-            else output.WriteLine(line);
+            else
+            {
+                if (!last && s.LastPrinted is { } printed && now - printed < RedirectedInterval) return;
+                s.LastPrinted = now;
+                output.WriteLine(s.Line);
+            }
         }
     }
 
-    private string Format(ProgressInfo p)
+    /// <summary>Erases the status lines (the cursor ends at the start of the first).</summary>
+    private void Clear()
+    {
+        if (_drawn == 1) output.Write('\r' + new string(' ', _lastWidth) + '\r');
+        else if (_drawn > 1) output.Write($"\r\u001b[{_drawn - 1}A\u001b[J");
+        _drawn = 0;
+    }
+
+    /// <summary>Draws one status line per job with one, cut to the terminal's width; the cursor stays on the last.</summary>
+    private void Draw()
+    {
+        var lines = _slots.Values.Where(s => s.Line is not null).Select(s => s.Line!).ToList();
+        if (lines.Count == 0) return;
+        int width = TerminalWidth();
+        lines = lines.Select(l => l.Length > width ? l[..width] : l).ToList();
+        output.Write(string.Join('\n', lines));
+        _drawn = lines.Count;
+        _lastWidth = lines[^1].Length;
+    }
+
+    private string Format(Slot s, ProgressInfo p)
     {
         var runEta = p.Eta is { } e ? Fmt(e) : "?";
         var planEta = PlanEta(p) is { } pe ? Fmt(pe) : "?";
         var steps = p.TotalSteps > 0 ? $"{p.Step}/{p.TotalSteps}" : p.Step.ToString(CultureInfo.InvariantCulture);
         var phase = p.Phase == RunPhase.Train ? "" : p.Phase + " ";
         return string.Create(CultureInfo.InvariantCulture,
-            $"[{_runIndex}/{totalRuns} {_label}] {phase}{Bar(p.Step, p.TotalSteps)} ep {p.Epoch} step {steps} loss {p.Loss:0.0000} " +
+            $"[{s.Index}/{totalRuns} {s.Label}] {phase}{Bar(p.Step, p.TotalSteps)} ep {p.Epoch} step {steps} loss {p.Loss:0.0000} " +
             $"lr {p.LearningRate:0.00e+0} {p.SamplesPerSecond:0}/s ETA {runEta} | plan {Fmt(_plan.Elapsed)} ETA {planEta}");
     }
 
@@ -118,12 +182,13 @@ public sealed class ProgressView(TextWriter output, int totalRuns, bool interact
         catch (IOException) { return 119; }
     }
 
+    /// <summary>This run's ETA plus the runs not yet started, at the mean duration of the finished ones, shared among the jobs.</summary>
     private TimeSpan? PlanEta(ProgressInfo p)
     {
         if (p.Eta is not { } eta) return null;
         var current = p.Elapsed + eta;
         var perRun = _finished.Count > 0 ? TimeSpan.FromTicks((long)_finished.Average(d => d.Ticks)) : current;
-        return eta + perRun * Math.Max(0, totalRuns - _runIndex);
+        return eta + perRun * Math.Max(0, totalRuns - _started) / Math.Max(1, jobs);
     }
 
     /// <summary>h:mm:ss.</summary>

@@ -26,18 +26,24 @@ public sealed partial class CliApp
         var data = new Option<string[]>("--data") { Description = "name=DIR dataset folder (repeatable)", Arity = ArgumentArity.ZeroOrMore };
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads in all, shared among the jobs", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var jobs = new Option<int?>("--jobs")
+        {
+            Description = "Runs at once, each a process with --threads/N threads (default: one per core on the CPU, capped at the runs; 1 on CUDA)",
+        };
+        var runKey = new Option<string>("--run-key") { Description = "Internal: run this one planned run as a job of --jobs", Hidden = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve and print the plan, run nothing" };
         var fresh = new Option<bool>("--fresh") { Description = "Rerun finished runs and discard checkpoints of the planned runs" };
         var shard = new Option<string>("--shard") { Description = "i/n: run a deterministic slice of the plan (for job arrays)" };
         var verbose = new Option<bool>("--verbose") { Description = "Also print each run's info log lines (always in <run folder>/run.log)" };
         var cmd = new Command("reproduce", "Train CRATE and its baseline for the given tasks over several seeds, storing everything")
         {
-            tasks, preset, models, seeds, sets, data, device, threads, dryRun, fresh, shard, verbose,
+            tasks, preset, models, seeds, sets, data, device, threads, jobs, dryRun, fresh, shard, verbose, runKey,
         };
         cmd.SetAction(r =>
         {
-            var catalog = Catalog(r);
+            var jobKey = r.GetValue(runKey);
+            var catalog = Catalog(r, reportFailures: jobKey is null);
             var request = new PlanRequest(
                 r.GetValue(tasks) ?? [], r.GetValue(preset)!,
                 r.GetValue(models) is { } m ? SplitList(m) : null,
@@ -50,8 +56,14 @@ public sealed partial class CliApp
             var dev = ResolveDevice(r.GetValue(device)!);
             int nThreads = r.GetValue(threads);
             if (nThreads < 1) throw new UsageException("--threads must be at least 1");
+            var options = new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator, r.GetValue(verbose));
+            if (jobKey is not null) return RunJob(plan, jobKey, options);
+            int nJobs = r.GetValue(jobs) ?? DefaultJobs(dev);
+            if (nJobs < 1) throw new UsageException("--jobs must be at least 1");
+            nJobs = Math.Min(nJobs, Math.Max(1, plan.Count));
+            if (nJobs > 1) options = options with { Threads = Math.Max(1, nThreads / nJobs) };
 
-            PrintPlan(plan, outDir, dev, nThreads);
+            PrintPlan(plan, outDir, dev, nJobs, options.Threads);
             foreach (var note in fitNotes) stdout.WriteLine($"    {note}");
             if (r.GetValue(dryRun)) return ExitCodes.Ok;
 
@@ -60,11 +72,12 @@ public sealed partial class CliApp
                 stdout.WriteLine($"note: {store.DatabasePath} carried LiteDB's damage mark from a failed write (a full disk?); " +
                                  "every document and index read back intact, so the mark was cleared");
             using var cts = new CancellationTokenSource();
-            // Ctrl-C (SIGINT) and SIGTERM (a scheduler's stop, e.g. Slurm or Kubernetes) stop the run in
-            // flight at the next step boundary with a checkpoint; the same signal again ends the process.
+            JobPool? pool = null;
+            // Ctrl-C (SIGINT) and SIGTERM (a scheduler's stop, e.g. Slurm or Kubernetes) stop the runs in
+            // flight at the next step boundary with a checkpoint; the same signal again ends the process (and its jobs).
             bool Stop(string what)
             {
-                if (cts.IsCancellationRequested) return false;
+                if (cts.IsCancellationRequested) { pool?.KillAll(); return false; }
                 stderr.WriteLine($"\n{what}: stopping at the next step boundary and saving a checkpoint ({what} again to abort)...");
                 cts.Cancel();
                 return true;
@@ -75,9 +88,14 @@ public sealed partial class CliApp
                 System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => ctx.Cancel = Stop("SIGTERM"));
             try
             {
-                var progress = new ProgressView(stdout, plan.Count, interactive: !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out));
-                var runner = new PlanRunner(store, new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator, r.GetValue(verbose)), progress, loggers);
-                var outcomes = runner.Run(plan, cts.Token);
+                var progress = new ProgressView(stdout, plan.Count, interactive: !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out), nJobs);
+                IReadOnlyList<RunOutcome> outcomes;
+                if (nJobs == 1) outcomes = new PlanRunner(store, options, progress, loggers).Run(plan, cts.Token);
+                else
+                {
+                    pool = new JobPool(store, options, progress, stderr, nJobs, run => JobStartInfo(run.Key, options.Threads));
+                    outcomes = pool.Run(plan, cts.Token);
+                }
                 return Summarise(outcomes, store.DatabasePath);
             }
             catch (DiskFullException e)
@@ -90,9 +108,10 @@ public sealed partial class CliApp
         return cmd;
     }
 
-    private void PrintPlan(IReadOnlyList<PlannedRun> plan, string outDir, string device, int threads)
+    private void PrintPlan(IReadOnlyList<PlannedRun> plan, string outDir, string device, int jobs, int threads)
     {
-        stdout.WriteLine($"Plan: {plan.Count} run(s) on {device} with {threads} thread(s), results in {outDir}");
+        var how = jobs == 1 ? $"{threads} thread(s)" : $"{jobs} jobs at once, {threads} thread(s) each";
+        stdout.WriteLine($"Plan: {plan.Count} run(s) on {device} with {how}, results in {outDir}");
         foreach (var group in plan.GroupBy(r => (r.Task.Task.Name, r.Model.Name)))
         {
             var first = group.First();

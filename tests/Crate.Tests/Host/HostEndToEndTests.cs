@@ -196,7 +196,7 @@ public class HostEndToEndTests
     }
 
     /// <summary>Whether this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status), as children of background jobs do.</summary>
-    private static bool SigIntIgnored()
+    internal static bool SigIntIgnored()
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
         return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0b10) != 0;
