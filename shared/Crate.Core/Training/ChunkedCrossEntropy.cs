@@ -37,8 +37,8 @@ public static class ChunkedCrossEntropy
         if (hidden.numel() / hidden.shape[^1] != target.numel())
             throw new ArgumentException($"{target.numel()} targets for {hidden.numel() / hidden.shape[^1]} hidden states");
         using var scope = NewDisposeScope();
-        var flatHidden = hidden.reshape(-1, hidden.shape[^1]);                          // [N, d]
-        var flatTarget = target.reshape(-1);                                             // [N]
+        var flatHidden = hidden.reshape(-1, hidden.shape[^1]);                                   // [N, d]
+        var flatTarget = target.reshape(-1);                                                     // [N]
         bool needsGrad = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
         var loss = needsGrad
             ? HeadLossFunction.apply(flatHidden, weight, flatTarget, chunkTokens, ignoreIndex)
@@ -54,30 +54,27 @@ public static class ChunkedCrossEntropy
         using var noGrad = no_grad();
         long n = hidden.shape[0];
         var dtype = hidden.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        var w = weight.to(dtype);                                           // [V, d]
-        var valid = target.ne(ignoreIndex);                                              // [N]
-        var count = valid.sum().to(dtype);                                  // []
+        var w = weight.to(dtype);                                                                // [V, d]
+        var valid = target.ne(ignoreIndex);                                                      // [N]
+        var count = valid.sum().to(dtype);                                                       // []
         var lossSum = zeros([], dtype, hidden.device);
-        Tensor? gradHidden = withGrad ? zeros([n, w.shape[1]], dtype, hidden.device) : null;    // [N, d]
-        Tensor? gradWeight = withGrad ? zeros_like(w) : null;                           // [V, d]
+        Tensor? gradHidden = withGrad ? zeros([n, w.shape[1]], dtype, hidden.device) : null;     // [N, d]
+        Tensor? gradWeight = withGrad ? zeros_like(w) : null;                                    // [V, d]
         for (long start = 0; start < n; start += chunkTokens)
         {
             using var chunkScope = NewDisposeScope();
             long length = Math.Min(chunkTokens, n - start);
-            var h = hidden.narrow(0, start, length).to(dtype);             // [C, d]
-            var y = target.narrow(0, start, length);                                     // [C]
-            var keep = valid.narrow(0, start, length).to(dtype);            // [C]
-            var safeY = where(y.ne(ignoreIndex), y, zeros_like(y)).unsqueeze(1);         // [C, 1]
-            var logits = h.matmul(w.t());                                                // [C, V]
-            var lse = logits.logsumexp(1, keepdim: true);                                // [C, 1]
-            var picked = logits.gather(1, safeY);                                        // [C, 1]
-            lossSum.add_(((lse - picked).squeeze(1) * keep).sum());
+            var h = hidden.narrow(0, start, length).to(dtype);                                   // [C, d]
+            var y = target.narrow(0, start, length);                                             // [C]
+            var keep = valid.narrow(0, start, length).to(dtype).unsqueeze(1);                    // [C, 1]
+            var safeY = where(y.ne(ignoreIndex), y, zeros_like(y)).unsqueeze(1);                 // [C, 1]
+            var logp = h.matmul(w.t()).log_softmax(1);                                           // [C, V]
+            lossSum.sub_((logp.gather(1, safeY) * keep).sum());
             if (!withGrad) continue;
-            var dLogits = logits.sub_(lse).exp_();                                       // [C, V] softmax, in place
-            dLogits.scatter_add_(1, safeY, -ones_like(picked));                          // softmax − one-hot
-            dLogits.mul_(keep.unsqueeze(1));                                             // ignored rows: no gradient
-            gradHidden!.narrow(0, start, length).copy_(dLogits.matmul(w));              // [C, d]
-            gradWeight!.addmm_(dLogits.t(), h);                                          // [V, d] += [V, C]·[C, d]
+            var dLogits = logp.exp_();                                                           // [C, V] softmax, in place
+            dLogits.scatter_add_(1, safeY, -keep);                                               // softmax − one-hot (ignored rows: masked below)
+            gradHidden!.narrow(0, start, length).copy_(dLogits.matmul(w).mul_(keep));            // [C, d]
+            gradWeight!.addmm_(dLogits.t(), h * keep);                                           // [V, d] += [V, C]·[C, d]
         }
         var loss = (lossSum / count).to(hidden.dtype).MoveToOuterDisposeScope();
         if (!withGrad) return (loss, null, null);
@@ -105,7 +102,7 @@ public static class ChunkedCrossEntropy
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             var saved = ctx.get_saved_variables();
-            return [saved[0] * gradOutput, saved[1] * gradOutput, null!, null!, null!];   // one entry per input of apply, null: no gradient
+            return [saved[0] * gradOutput, saved[1] * gradOutput, null!, null!, null!];          // one entry per input of apply, null: no gradient
         }
     }
 }
