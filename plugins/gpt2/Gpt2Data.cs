@@ -1,6 +1,8 @@
 using Crate.Core.Contract;
 using Crate.Core.Data;
 using Crate.Core.Data.Text;
+using Crate.Core.Modules;
+using Crate.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -80,6 +82,23 @@ public static class Gpt2Data
                     $"data.dataset=tokens needs nanoGPT's {name} (uint16 token ids, e.g. from data/openwebtext/prepare.py) in this folder");
         return folder;
     }
+
+    /// <summary>
+    /// Tokens per chunk of the tied head and its loss (<see cref="ModelLoss"/>): the largest block of logits alive is
+    /// [256, 50,304] float32 (51 MB) instead of [B·T, 50,304] (412 MB for the small preset's 2,048 training tokens,
+    /// 824 MB for its 4,096 validation tokens). Not a config key: the loss and gradients equal the unchunked ones up to
+    /// float rounding, so results and run keys do not depend on it (plugins/gpt2/README.md, "Chunked head").
+    /// </summary>
+    public const int HeadChunkTokens = 256;
+
+    /// <summary>
+    /// nanoGPT's loss of <paramref name="model"/> on inputs [B, T] and targets [B, T] (<see cref="LanguageModelLoss"/>),
+    /// with the tied head applied in chunks of <see cref="HeadChunkTokens"/> tokens (<see cref="ChunkedCrossEntropy"/>) so
+    /// that the [B·T, V] logits never exist; a model without a linear head gets the plain loss of its logits.
+    /// </summary>
+    public static Tensor ModelLoss(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y) => model is ILinearHeadLanguageModel lm
+        ? ChunkedCrossEntropy.Loss(lm.Hidden(x), lm.HeadWeight, y, HeadChunkTokens, ignoreIndex: -1)
+        : LanguageModelLoss(model.forward(x), y);
 
     /// <summary>nanoGPT's loss: cross-entropy of logits [B, T, V] against targets [B, T], mean over targets != −1.</summary>
     public static Tensor LanguageModelLoss(Tensor logits, Tensor targets)

@@ -27,7 +27,7 @@ public static class Gpt2Evaluation
             using var scope = NewDisposeScope();
             var (x, y) = batch.ToTensors(device);                          // [B, T], [B, T]
             long count = (long)batch.BatchSize * batch.BlockSize;
-            sum += Gpt2Data.LanguageModelLoss(model.forward(x), y).ToDouble() * count;
+            sum += Gpt2Data.ModelLoss(model, x, y).ToDouble() * count;
             tokens += count;
         }
         return sum / tokens;

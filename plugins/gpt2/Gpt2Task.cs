@@ -122,7 +122,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamed
         using var model = Gpt2Models.Build(ctx.Model, shape);
         int evalBatch = c.GetInt(Gpt2Keys.EvalBatchSize), evalBatches = c.GetInt(Gpt2Keys.EvalBatches);
         var spec = TrainingSpec.ForModel(model, new RandomWindowBatches(corpus.Train, options.EffectiveMicroBatch, shape.BlockSize, seeds.DataOrder),
-            loss: (b, _) => Gpt2Data.LanguageModelLoss(model.forward(b.X), b.Y),
+            loss: (b, _) => Gpt2Data.ModelLoss(model, b.X, b.Y),
             evaluate: e =>
             {
                 double loss = Gpt2Evaluation.MeanLoss(model, corpus.Val, evalBatch, shape.BlockSize, evalBatches, e.Device, e.Cancellation);

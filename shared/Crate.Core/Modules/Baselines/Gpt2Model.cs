@@ -11,7 +11,7 @@ namespace Crate.Core.Modules;
 /// second time, so <c>parameters()</c> lists it once; nanoGPT files also hold <c>lm_head.weight</c> (the same
 /// tensor), which a loader should skip.
 /// </summary>
-public sealed class Gpt2Model : nn.Module<Tensor, Tensor>
+public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ILinearHeadLanguageModel
 {
     private readonly GptTransformer<GptBlock> transformer;
 
@@ -41,6 +41,12 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>
 
     /// <summary>Token ids [B, T] (int64) → next-token logits [B, T, V].</summary>
     public override Tensor forward(Tensor idx) => transformer.Logits(idx, Config.BlockSize);
+
+    /// <inheritdoc />
+    public Tensor Hidden(Tensor idx) => transformer.Hidden(idx, Config.BlockSize);
+
+    /// <inheritdoc />
+    public Tensor HeadWeight => transformer.wte.weight!;
 
     /// <summary>
     /// Keys a nanoGPT state_dict holds beyond ours, to pass as <c>ignore</c> to

@@ -41,6 +41,13 @@ public sealed class GptTransformer<TBlock> : nn.Module where TBlock : nn.Module<
     public Tensor Logits(Tensor idx, int blockSize)
     {
         using var scope = NewDisposeScope();
+        return nn.functional.linear(Hidden(idx, blockSize), wte.weight!).MoveToOuterDisposeScope(); // [B, T, V], lm_head = wte
+    }
+
+    /// <summary>Token ids [B, T] (int64) → the tied head's input [B, T, d]: the blocks' output, through <c>ln_f</c> where there is one.</summary>
+    public Tensor Hidden(Tensor idx, int blockSize)
+    {
+        using var scope = NewDisposeScope();
         long t = idx.shape[1];
         if (t > blockSize)
             throw new ArgumentException($"Sequence length {t} exceeds the block size {blockSize}.");
@@ -50,7 +57,7 @@ public sealed class GptTransformer<TBlock> : nn.Module where TBlock : nn.Module<
             x = block.forward(x);                                              // [B, T, d]
         if (ln_f is not null)
             x = ln_f.forward(x);
-        return nn.functional.linear(x, wte.weight!).MoveToOuterDisposeScope(); // [B, T, V], lm_head = wte
+        return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>nanoGPT init: Linear and Embedding N(0, 0.02), biases 0, then every <c>c_proj.weight</c> N(0, 0.02/√(2L)).</summary>

@@ -12,7 +12,7 @@ namespace Crate.Core.Modules;
 /// (tied, same tensor) and a causal buffer <c>transformer.h.{i}.attn.bias</c>; a loader should skip both.
 /// Init: Linear and Embedding N(0, 0.02), biases 0, <c>c_proj</c> N(0, 0.02/√(2L)), D kaiming-uniform.
 /// </summary>
-public sealed class CrateGptModel : nn.Module<Tensor, Tensor>
+public sealed class CrateGptModel : nn.Module<Tensor, Tensor>, ILinearHeadLanguageModel
 {
     private readonly GptTransformer<CrateGptBlock> transformer;
 
@@ -45,6 +45,12 @@ public sealed class CrateGptModel : nn.Module<Tensor, Tensor>
 
     /// <summary>Token ids [B, T] (int64) → next-token logits [B, T, V].</summary>
     public override Tensor forward(Tensor idx) => transformer.Logits(idx, Config.BlockSize);
+
+    /// <inheritdoc />
+    public Tensor Hidden(Tensor idx) => transformer.Hidden(idx, Config.BlockSize);
+
+    /// <inheritdoc />
+    public Tensor HeadWeight => transformer.wte.weight!;
 
     /// <summary>
     /// Keys the reference <c>crate_gpt.py</c> state_dict holds beyond ours, to pass as <c>ignore</c> to
