@@ -45,7 +45,7 @@ public static class SubspaceAttention
         var logits = matmul(wh, wh.transpose(-1, -2)) * (1.0 / Math.Sqrt(p));   // [B, K, n, n]
         if (allowed is not null)
             logits = logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
-        var attn = nn.functional.softmax(logits, -1);                            // rows are queries
+        var attn = MixedPrecision.Softmax(logits, -1);                           // rows are queries; float32 statistics
         attn = nn.functional.dropout(attn, pDrop, pDrop > 0);
         return matmul(attn, wh);                                                 // [B, K, n, p]
     }
