@@ -57,7 +57,7 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer, 
         double pDrop = training ? config.AttentionDropout : 0.0;
         Tensor ctx;
         if (Fast)
-            ctx = nn.functional.scaled_dot_product_attention(q, k, v, allowed, pDrop);   // [B, H, n, p]
+            ctx = MixedPrecision.Attention(q, k, v, allowed, pDrop);   // [B, H, n, p]
         else
         {
             var logits = matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(p));        // [B, H, n, n]

@@ -48,7 +48,7 @@ public sealed class GptCausalSelfAttention : nn.Module<Tensor, Tensor>, IMixedPr
         double pDrop = training ? dropout : 0.0;
         Tensor y;
         if (Fast)
-            y = nn.functional.scaled_dot_product_attention(q, k, v, null, pDrop, is_casual: true);   // [B, H, T, p]
+            y = MixedPrecision.Attention(q, k, v, null, pDrop, causal: true);   // [B, H, T, p]
         else
         {
             var att = matmul(q, k.transpose(-2, -1)) * (1.0 / Math.Sqrt(p));         // [B, H, T, T]

@@ -48,7 +48,7 @@ public sealed class VitAttention : nn.Module<Tensor, Tensor>, IMixedPrecision
         double pDrop = training ? dropout : 0.0;
         Tensor o;
         if (Fast)
-            o = nn.functional.scaled_dot_product_attention(q, k, v, null, pDrop);   // [B, H, n, p]
+            o = MixedPrecision.Attention(q, k, v, null, pDrop);   // [B, H, n, p]
         else
         {
             var attn = MixedPrecision.Softmax(matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(p)), -1);  // [B, H, n, n]
