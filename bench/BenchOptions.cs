@@ -26,6 +26,7 @@ internal sealed record BenchOptions
     public double WeightDecay { get; init; } = 0.05;
     public double GradClip { get; init; }
     public int MicroBatch { get; init; }
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>Micro-batch in effect (0 on the command line: the whole batch).</summary>
     public int EffectiveMicroBatch => MicroBatch > 0 ? MicroBatch : Batch;
@@ -39,7 +40,7 @@ internal sealed record BenchOptions
     {
         Optimizer = Optimizer, LearningRate = LearningRate, MinLearningRate = LearningRate, WeightDecay = WeightDecay,
         GradClip = GradClip, BatchSize = Batch, MicroBatchSize = EffectiveMicroBatch,
-        MaxSteps = steps, EvalEverySteps = steps, KeepCheckpoints = 1,
+        MaxSteps = steps, EvalEverySteps = steps, KeepCheckpoints = 1, Precision = Precision,
     };
 
     public const string Usage = """
@@ -51,6 +52,7 @@ internal sealed record BenchOptions
           --batch 128 --threads 2 --steps 50 --warmup 5   (warm-up >= 1: the first step also times the trainer's setup)
           --optimizer adamw|lion   (adamw)     --lr 1e-3 --weight-decay 0.05 --grad-clip 0 (0 = off)
           --micro-batch N          (0 = the whole batch; must divide --batch: accumulation = batch / micro-batch)
+          --precision fp32|bf16    (fp32; bf16: matmuls and attention in bfloat16, weights and optimizer state float32)
           --fast true|false        (true: ISTA one-product and SDPA paths; false: the plain formulas)
           --rss-every N            (print RSS every N steps; 0 = off)
           --matmul true|false      (measure the fp32 matmul rate; true)
@@ -94,6 +96,7 @@ internal sealed record BenchOptions
                 "--weight-decay" => o with { WeightDecay = Real(key, v) },
                 "--grad-clip" => o with { GradClip = Real(key, v) },
                 "--micro-batch" => o with { MicroBatch = Int(key, v, min: 0) },
+                "--precision" => o with { Precision = v switch { "fp32" => Precision.Fp32, "bf16" => Precision.Bf16, _ => throw new BenchUsageException($"--precision must be fp32 or bf16, not '{v}'") } },
                 _ => throw new BenchUsageException($"unknown option {key}"),
             };
         }

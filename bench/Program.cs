@@ -25,7 +25,7 @@ torch.set_num_threads(options.Threads);
 torch.set_num_interop_threads(1);
 torch.manual_seed(0);
 Console.WriteLine($"libtorch threads {torch.get_num_threads()}, allocator {ProcessMemory.Allocator()}, " +
-                  $"fast paths {(options.Fast ? "on" : "off")}, {Environment.ProcessorCount} logical CPUs");
+                  $"fast paths {(options.Fast ? "on" : "off")}, precision {options.Precision}, {Environment.ProcessorCount} logical CPUs");
 
 var matmulRates = options.Matmul ? MatmulRate.Measure([1024, 2048]) : [];
 foreach (var (size, gflops) in matmulRates)

@@ -21,7 +21,17 @@ public sealed record PlanRequest(
     IReadOnlyList<string>? Models,
     IReadOnlyList<int> Seeds,
     IReadOnlyList<string> Sets,
-    (int Index, int Count)? Shard = null);
+    (int Index, int Count)? Shard = null)
+{
+    /// <summary>
+    /// <c>--precision</c>: fp32 or bf16 for every phase of every run (<c>train.precision</c>, and <c>finetune.precision</c>
+    /// where a task has it), applied before <see cref="Sets"/>; null: the presets' value.
+    /// </summary>
+    public string? Precision { get; init; }
+
+    /// <summary>The recipe keys <see cref="Precision"/> sets, in every task that has them.</summary>
+    public static readonly IReadOnlyList<string> PrecisionKeys = ["train.precision", "finetune.precision"];
+}
 
 /// <summary>
 /// Resolves a <see cref="PlanRequest"/> into runs: tasks × models × seeds. Every <c>--set</c> is checked
@@ -34,7 +44,10 @@ public static class PlanBuilder
     public static IReadOnlyList<PlannedRun> Build(PluginCatalog catalog, PlanRequest request)
     {
         var tasks = SelectTasks(catalog, request.Tasks);
-        var sets = request.Sets.Select(SetArgument.Parse).ToList();
+        var precisionSets = request.Precision is { } precision
+            ? PlanRequest.PrecisionKeys.Where(k => tasks.Any(t => t.Task.Schema.Contains(k))).Select(k => $"{k}={precision}")
+            : [];
+        var sets = precisionSets.Concat(request.Sets).Select(SetArgument.Parse).ToList();
         CheckSetsKnown(tasks, sets);
         if (request.Seeds.Count == 0) throw new UsageException("--seeds: give at least one seed, e.g. --seeds 0,1,2");
 

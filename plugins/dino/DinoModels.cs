@@ -265,7 +265,7 @@ public sealed class VitBackbone : nn.Module<Tensor, Tensor>, IDinoBackbone
 /// (bottleneck → K, no bias). Names <c>mlp.{0,2,4}.*</c>, <c>last_layer.weight_g</c> [K, 1], <c>last_layer.weight_v</c> [K, bottleneck].
 /// Init: MLP Linears trunc-normal(0.02) with zero bias; weight_v PyTorch's Linear default; weight_g = 1.
 /// </summary>
-public sealed class DinoHead : nn.Module<Tensor, Tensor>
+public sealed class DinoHead : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     private readonly Sequential mlp;
     private readonly WeightNormLinear last_layer;
@@ -286,6 +286,9 @@ public sealed class DinoHead : nn.Module<Tensor, Tensor>
             }
     }
 
+    /// <summary>Compute type of the MLP's and the prototype layer's products (<see cref="MixedPrecision"/>); the ℓ2-normalisation, the weight norm and the scores stay float32.</summary>
+    public ScalarType? ComputeType { get; set; }
+
     /// <summary>The prototype layer (its gradient is dropped while <c>dino.freeze_last_layer</c> lasts).</summary>
     public WeightNormLinear LastLayer => last_layer;
 
@@ -293,8 +296,11 @@ public sealed class DinoHead : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.normalize(mlp.forward(x), p: 2, dim: -1);                     // [B, bottleneck], unit rows
-        return last_layer.forward(y).MoveToOuterDisposeScope();                              // [B, K]
+        var h = x;
+        foreach (var layer in mlp.children())
+            h = layer is Linear linear ? MixedPrecision.Linear(linear, h, ComputeType) : ((nn.Module<Tensor, Tensor>)layer).forward(h);
+        var y = nn.functional.normalize(MixedPrecision.Out(h, ComputeType), p: 2, dim: -1); // [B, bottleneck], unit rows
+        return MixedPrecision.Out(last_layer.forward(y, ComputeType), ComputeType).MoveToOuterDisposeScope();   // [B, K]
     }
 }
 
@@ -323,11 +329,14 @@ public sealed class WeightNormLinear : nn.Module<Tensor, Tensor>
     public Parameter WeightG => weight_g;
 
     /// <summary>x [B, in] → x · (g · v / ‖v‖)ᵀ [B, out].</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => forward(x, null);
+
+    /// <summary>As <see cref="forward(Tensor)"/> with the product in <paramref name="computeType"/> (the weight is formed in float32; the result stays in the compute type).</summary>
+    public Tensor forward(Tensor x, ScalarType? computeType)
     {
         using var scope = NewDisposeScope();
         var weight = weight_v * (weight_g / weight_v.pow(2).sum(1, keepdim: true).sqrt());    // [out, in]
-        return nn.functional.linear(x, weight).MoveToOuterDisposeScope();                    // [B, out]
+        return MixedPrecision.Linear(x, weight, null, computeType).MoveToOuterDisposeScope(); // [B, out]
     }
 }
 

@@ -97,7 +97,7 @@ public static class Gpt2Data
     /// that the [B·T, V] logits never exist; a model without a linear head gets the plain loss of its logits.
     /// </summary>
     public static Tensor ModelLoss(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y) => model is ILinearHeadLanguageModel lm
-        ? ChunkedCrossEntropy.Loss(lm.Hidden(x), lm.HeadWeight, y, HeadChunkTokens, ignoreIndex: -1)
+        ? ChunkedCrossEntropy.Loss(lm.Hidden(x), lm.HeadWeight, y, HeadChunkTokens, ignoreIndex: -1, lm.HeadComputeType)
         : LanguageModelLoss(model.forward(x), y);
 
     /// <summary>nanoGPT's loss: cross-entropy of logits [B, T, V] against targets [B, T], mean over targets != −1.</summary>

@@ -35,10 +35,12 @@ public sealed partial class CliApp
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve and print the plan, run nothing" };
         var fresh = new Option<bool>("--fresh") { Description = "Rerun finished runs and discard checkpoints of the planned runs" };
         var shard = new Option<string>("--shard") { Description = "i/n: run a deterministic slice of the plan (for job arrays)" };
+        var precision = new Option<string>("--precision") { Description = "fp32 | bf16: compute precision of every run (sets train.precision and finetune.precision; default: the preset's, fp32)" };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
         var verbose = new Option<bool>("--verbose") { Description = "Also print each run's info log lines (always in <run folder>/run.log)" };
         var cmd = new Command("reproduce", "Train CRATE and its baseline for the given tasks over several seeds, storing everything")
         {
-            tasks, preset, models, seeds, sets, data, device, threads, jobs, dryRun, fresh, shard, verbose, runKey,
+            tasks, preset, models, seeds, sets, data, device, threads, jobs, precision, dryRun, fresh, shard, verbose, runKey,
         };
         cmd.SetAction(r =>
         {
@@ -49,7 +51,7 @@ public sealed partial class CliApp
                 r.GetValue(models) is { } m ? SplitList(m) : null,
                 ParseSeeds(r.GetValue(seeds)!),
                 r.GetValue(sets) ?? [],
-                r.GetValue(shard) is { } s ? ParseShard(s) : null);
+                r.GetValue(shard) is { } s ? ParseShard(s) : null) { Precision = r.GetValue(precision) };
             var locator = DataLocator.FromArgs(r.GetValue(data) ?? []);
             var (plan, fitNotes) = PlanDataFit.Fit(PlanBuilder.Build(catalog, request), locator);
             var outDir = Path.GetFullPath(r.GetValue(_out)!);

@@ -49,6 +49,16 @@ public class ConfigKey
     /// <summary>Allowed values for <see cref="ConfigType.Choice"/>.</summary>
     public IReadOnlyList<string>? Choices { get; }
 
+    /// <summary>
+    /// Whether <see cref="ResolvedConfig.ToJson"/> leaves the key out while it holds its default (see
+    /// <see cref="Key.OmittedAtDefault{T}"/>): a key added to existing schemas this way keeps the run keys and
+    /// <c>config.json</c> of every run that does not set it, and gives the runs that do a key of their own.
+    /// </summary>
+    public bool OmitAtDefault { get; internal set; }
+
+    /// <summary>Whether <paramref name="value"/> (of this key's type) equals <see cref="Default"/>.</summary>
+    public bool IsDefault(object value) => Equals(Validate(value), Default);
+
     /// <summary>A human description of the allowed values, for error messages and <c>list</c>.</summary>
     public string Allowed => Type switch
     {
@@ -159,6 +169,17 @@ public static class Key
     /// <summary>A key restricted to <paramref name="choices"/>.</summary>
     public static ConfigKey<string> Choice(string name, string @default, string description, params string[] choices) =>
         new(name, ConfigType.Choice, @default, description, choices: choices);
+
+    /// <summary>
+    /// Marks <paramref name="key"/> as left out of <see cref="ResolvedConfig.ToJson"/> (the run key's input and
+    /// <c>config.json</c>) while it holds its default; returns it. For keys added to schemas that already have
+    /// finished runs, e.g. <c>train.precision</c>: fp32 runs keep their keys, bf16 runs get new ones.
+    /// </summary>
+    public static ConfigKey<T> OmittedAtDefault<T>(this ConfigKey<T> key) where T : notnull
+    {
+        key.OmitAtDefault = true;
+        return key;
+    }
 }
 
 /// <summary>The set of keys a task accepts, and resolution of presets and overrides against them.</summary>
@@ -241,7 +262,11 @@ public sealed class ResolvedConfig
         Schema.Resolve(Values.Select(kv => KeyValuePair.Create(kv.Key, ConfigKey.Format(kv.Value))),
             changes.Select(c => KeyValuePair.Create(c.Key, c.Value)));
 
-    /// <summary>Canonical JSON (sorted keys, invariant numbers): the input to run-key hashing and config.json.</summary>
+    /// <summary>
+    /// Canonical JSON (sorted keys, invariant numbers): the input to run-key hashing and config.json. Keys marked
+    /// <see cref="ConfigKey.OmitAtDefault"/> are left out while they hold their default (<see cref="FromJson"/>
+    /// restores them).
+    /// </summary>
     public string ToJson(bool indented = false)
     {
         using var stream = new MemoryStream();
@@ -250,6 +275,7 @@ public sealed class ResolvedConfig
             w.WriteStartObject();
             foreach (var (k, v) in _values)
             {
+                if (Schema.Contains(k) && Schema.Get(k) is { OmitAtDefault: true } key && key.IsDefault(v)) continue;
                 switch (v)
                 {
                     case long l: w.WriteNumber(k, l); break;

@@ -14,4 +14,7 @@ public interface ILinearHeadLanguageModel
 
     /// <summary>The head weight [V, d] (for a tied head, the token embedding's weight itself).</summary>
     Tensor HeadWeight { get; }
+
+    /// <summary>Compute type of the head's matmuls (<see cref="MixedPrecision"/>): null for float32, bfloat16 under bf16.</summary>
+    ScalarType? HeadComputeType => null;
 }

@@ -13,20 +13,28 @@ namespace Crate.Core.Modules;
 /// </summary>
 public static class MlmHeadMath
 {
-    /// <summary>h [..., d] → logits [..., V] = LN(GELU(h·Wᵀ + b))·Eᵀ + bias.</summary>
-    public static Tensor Logits(Tensor hidden, Linear dense, LayerNorm norm, Tensor wordEmbedding, Tensor bias)
+    /// <summary>
+    /// h [..., d] → logits [..., V] = LN(GELU(h·Wᵀ + b))·Eᵀ + bias; the two products in <paramref name="computeType"/>
+    /// (<see cref="MixedPrecision"/>), the LayerNorm and the logits in float32.
+    /// </summary>
+    public static Tensor Logits(Tensor hidden, Linear dense, LayerNorm norm, Tensor wordEmbedding, Tensor bias, ScalarType? computeType = null)
     {
         using var scope = NewDisposeScope();
-        var h = norm.forward(nn.functional.gelu(dense.forward(hidden)));          // [..., d]
-        return nn.functional.linear(h, wordEmbedding, bias).MoveToOuterDisposeScope();   // [..., V]
+        var g = MixedPrecision.Out(nn.functional.gelu(MixedPrecision.Linear(dense, hidden, computeType)), computeType);
+        var h = norm.forward(g);                                                                  // [..., d]
+        var logits = MixedPrecision.Linear(h, wordEmbedding, bias, computeType);                  // [..., V]
+        return MixedPrecision.Out(logits, computeType).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>BERT's <c>cls</c>: <c>predictions.transform.{dense, LayerNorm}</c> and <c>predictions.bias</c>.</summary>
-public sealed class BertOnlyMlmHead : nn.Module
+public sealed class BertOnlyMlmHead : nn.Module, IMixedPrecision
 {
     /// <summary><c>cls.predictions</c>.</summary>
     public readonly PredictionHead predictions;
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>A head for <paramref name="config"/> (decoder bias zero, HF's init).</summary>
     public BertOnlyMlmHead(BertModelConfig config) : base(nameof(BertOnlyMlmHead))
@@ -37,7 +45,7 @@ public sealed class BertOnlyMlmHead : nn.Module
 
     /// <summary>h [..., d] → logits [..., V] with the tied <paramref name="wordEmbedding"/> [V, d].</summary>
     public Tensor forward(Tensor hidden, Tensor wordEmbedding) =>
-        MlmHeadMath.Logits(hidden, predictions.transform.dense, predictions.transform.LayerNorm, wordEmbedding, predictions.bias);
+        MlmHeadMath.Logits(hidden, predictions.transform.dense, predictions.transform.LayerNorm, wordEmbedding, predictions.bias, ComputeType);
 
     /// <summary><c>predictions</c>: the transform and the decoder bias.</summary>
     public sealed class PredictionHead : nn.Module
@@ -75,7 +83,7 @@ public sealed class BertOnlyMlmHead : nn.Module
 }
 
 /// <summary>RoBERTa's (and the CRATE port's) <c>lm_head</c>: <c>dense</c>, <c>layer_norm</c>, <c>bias</c>.</summary>
-public sealed class RobertaMlmHead : nn.Module
+public sealed class RobertaMlmHead : nn.Module, IMixedPrecision
 {
     /// <summary>d → d.</summary>
     public readonly Linear dense;
@@ -83,6 +91,9 @@ public sealed class RobertaMlmHead : nn.Module
     public readonly LayerNorm layer_norm;
     /// <summary>Decoder bias [V].</summary>
     public readonly Parameter bias;
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>A head for <paramref name="config"/> (decoder bias zero).</summary>
     public RobertaMlmHead(BertModelConfig config) : base(nameof(RobertaMlmHead))
@@ -94,5 +105,5 @@ public sealed class RobertaMlmHead : nn.Module
     }
 
     /// <summary>h [..., d] → logits [..., V] with the tied <paramref name="wordEmbedding"/> [V, d].</summary>
-    public Tensor forward(Tensor hidden, Tensor wordEmbedding) => MlmHeadMath.Logits(hidden, dense, layer_norm, wordEmbedding, bias);
+    public Tensor forward(Tensor hidden, Tensor wordEmbedding) => MlmHeadMath.Logits(hidden, dense, layer_norm, wordEmbedding, bias, ComputeType);
 }

@@ -29,7 +29,10 @@ public static class ChunkedCrossEntropy
     /// <param name="target">[...] class indices (int64), the leading shape of <paramref name="hidden"/>.</param>
     /// <param name="chunkTokens">Tokens per chunk (≥ 1); the largest block alive is [chunkTokens, V] in float32.</param>
     /// <param name="ignoreIndex">Target value that contributes nothing (nanoGPT uses −1).</param>
-    public static Tensor Loss(Tensor hidden, Tensor weight, Tensor target, int chunkTokens, long ignoreIndex = -100)
+    /// <param name="computeType">Type of the three matmuls (bfloat16 under <see cref="Precision.Bf16"/>); null: the
+    /// accumulation type. The log-softmax, the loss and the gradient sums stay in the accumulation type.</param>
+    public static Tensor Loss(Tensor hidden, Tensor weight, Tensor target, int chunkTokens, long ignoreIndex = -100,
+        ScalarType? computeType = null)
     {
         if (chunkTokens < 1) throw new ArgumentOutOfRangeException(nameof(chunkTokens), chunkTokens, "a chunk holds at least one token");
         if (weight.dim() != 2 || hidden.shape[^1] != weight.shape[1])
@@ -41,20 +44,22 @@ public static class ChunkedCrossEntropy
         var flatTarget = target.reshape(-1);                                                     // [N]
         bool needsGrad = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad);
         var loss = needsGrad
-            ? HeadLossFunction.apply(flatHidden, weight, flatTarget, chunkTokens, ignoreIndex)
-            : Compute(flatHidden, weight, flatTarget, chunkTokens, ignoreIndex, withGrad: false).Loss;
+            ? HeadLossFunction.apply(flatHidden, weight, flatTarget, chunkTokens, ignoreIndex, computeType is { } type ? type : false)     // false: no compute type (apply takes objects)
+            : Compute(flatHidden, weight, flatTarget, chunkTokens, ignoreIndex, computeType, withGrad: false).Loss;
         return loss.MoveToOuterDisposeScope();
     }
 
     /// <summary>The loss and, with <paramref name="withGrad"/>, its gradients with respect to hidden [N, d] and weight [V, d].</summary>
     private static (Tensor Loss, Tensor? GradHidden, Tensor? GradWeight) Compute(Tensor hidden, Tensor weight, Tensor target,
-        int chunkTokens, long ignoreIndex, bool withGrad)
+        int chunkTokens, long ignoreIndex, ScalarType? computeType, bool withGrad)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         long n = hidden.shape[0];
         var dtype = hidden.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var w = weight.to(dtype);                                                                // [V, d]
+        var mm = computeType ?? dtype;                                                           // the matmuls' type
+        var wMm = w.to(mm);                                                                      // [V, d]
         var valid = target.ne(ignoreIndex);                                                      // [N]
         var count = valid.sum().to(dtype);                                                       // []
         var lossSum = zeros([], dtype, hidden.device);
@@ -68,13 +73,18 @@ public static class ChunkedCrossEntropy
             var y = target.narrow(0, start, length);                                             // [C]
             var keep = valid.narrow(0, start, length).to(dtype).unsqueeze(1);                    // [C, 1]
             var safeY = where(y.ne(ignoreIndex), y, zeros_like(y)).unsqueeze(1);                 // [C, 1]
-            var logp = h.matmul(w.t()).log_softmax(1);                                           // [C, V]
+            var hMm = h.to(mm);                                                                  // [C, d]
+            var logp = hMm.matmul(wMm.t()).to(dtype).log_softmax(1);                             // [C, V]
             lossSum.sub_((logp.gather(1, safeY) * keep).sum());
             if (!withGrad) continue;
             var dLogits = logp.exp_();                                                           // [C, V] softmax, in place
             dLogits.scatter_add_(1, safeY, -keep);                                               // softmax − one-hot (ignored rows: masked below)
-            gradHidden!.narrow(0, start, length).copy_(dLogits.matmul(w).mul_(keep));            // [C, d]
-            gradWeight!.addmm_(dLogits.t(), h * keep);                                           // [V, d] += [V, C]·[C, d]
+            var dMm = dLogits.to(mm);                                                            // [C, V]
+            gradHidden!.narrow(0, start, length).copy_(dMm.matmul(wMm).to(dtype).mul_(keep));    // [C, d]
+            if (mm == dtype)
+                gradWeight!.addmm_(dLogits.t(), h * keep);                                       // [V, d] += [V, C]·[C, d]
+            else
+                gradWeight!.add_(dMm.t().matmul((hMm * keep.to(mm))).to(dtype));                 // [V, d] += [V, C]·[C, d]
         }
         var loss = (lossSum / count).to(hidden.dtype).MoveToOuterDisposeScope();
         if (!withGrad) return (loss, null, null);
@@ -94,7 +104,7 @@ public static class ChunkedCrossEntropy
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var (hidden, weight, target) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
-            var (loss, gradHidden, gradWeight) = Compute(hidden, weight, target, (int)vars[3], (long)vars[4], withGrad: true);
+            var (loss, gradHidden, gradWeight) = Compute(hidden, weight, target, (int)vars[3], (long)vars[4], vars[5] is ScalarType t ? t : null, withGrad: true);
             ctx.save_for_backward([gradHidden!, gradWeight!]);
             return loss;
         }
@@ -102,7 +112,7 @@ public static class ChunkedCrossEntropy
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             var saved = ctx.get_saved_variables();
-            return [saved[0] * gradOutput, saved[1] * gradOutput, null!, null!, null!];          // one entry per input of apply, null: no gradient
+            return [saved[0] * gradOutput, saved[1] * gradOutput, null!, null!, null!, null!];          // one entry per input of apply, null: no gradient
         }
     }
 }

@@ -123,6 +123,7 @@ public sealed class Trainer<TBatch>
                                              "resume was asked for: resume from it or delete the folder");
 
         foreach (var m in modules) m.to(Device);
+        ApplyPrecision(modules);
         var parameters = ParameterGroups.Collect(_spec.Trainable, _options.DecayFilter, _options.ParameterScales);
         if (parameters.Count == 0) throw new TrainerConfigException("the trainable modules have no parameter that requires a gradient");
         var settings = new OptimizerSettings(_options.Beta1, _options.EffectiveBeta2, _options.Eps, _options.WeightDecay);
@@ -173,6 +174,22 @@ public sealed class Trainer<TBatch>
         {
             NanRetries = run.NanRetries.ToList(),
         };
+    }
+
+    /// <summary>
+    /// Sets <see cref="TrainerOptions.Precision"/>'s compute type on every precision-aware module
+    /// (<see cref="Modules.MixedPrecision.Apply"/>); it stays set, so the evaluation (and whatever the task runs on the
+    /// modules afterwards) computes in the same precision. bf16 on a model with no precision-aware module is an error.
+    /// </summary>
+    private void ApplyPrecision(IReadOnlyList<nn.Module> modules)
+    {
+        int aware = modules.Sum(m => Modules.MixedPrecision.Apply(m, _options.Precision));
+        if (_options.Precision == Precision.Fp32) return;
+        if (aware == 0)
+            throw new TrainerConfigException($"precision {_options.Precision} was asked for, but none of the modules " +
+                                             $"({string.Join(", ", modules.Select(m => m.GetName()))}) has a precision-aware sub-block");
+        _context.Logger.LogInformation("Precision {Precision}: {Count} sub-blocks compute in bfloat16 on {Device}; weights, " +
+                                       "optimizer state, norms and the loss stay float32", _options.Precision, aware, Device.type);
     }
 
     /// <summary>One optimizer step: accumulate gradients over the micro-batches, clip, guard, update.</summary>

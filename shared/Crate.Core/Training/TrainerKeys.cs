@@ -34,10 +34,12 @@ public sealed class TrainerKeySet
         CheckpointEverySteps = Key.Int(P("checkpoint_every"), 0, "extra checkpoint every N steps (0: at evaluations)", 0);
         LayerDecay = Key.Float(P("layer_decay"), 1, "layer-wise learning-rate decay: block i of L trains at lr·decay^(L+1−layer) (1: off; needs a task that maps parameters to layers)", 0, 1);
         NanRetries = Key.Int(P("nan_retries"), 0, "after a NaN/Inf loss, roll back to the last good checkpoint and halve the learning rate, at most this many times (0: stop at once)", 0, 100);
+        Precision = Key.Choice(P("precision"), "fp32", "compute precision: fp32, or bf16 (matmuls, and attention on a GPU, in bfloat16; " +
+            "weights, optimizer state, norms, softmax statistics and the loss in float32)", "fp32", "bf16").OmittedAtDefault();
         All =
         [
             Optimizer, LearningRate, MinLearningRate, WarmupSteps, WarmupEpochs, WeightDecay, WeightDecayEnd, Beta1, Beta2,
-            Eps, GradClip, BatchSize, MicroBatchSize, Epochs, MaxSteps, EvalEverySteps, CheckpointEverySteps,
+            Eps, GradClip, BatchSize, MicroBatchSize, Epochs, MaxSteps, EvalEverySteps, CheckpointEverySteps, Precision,
         ];
     }
 
@@ -90,6 +92,13 @@ public sealed class TrainerKeySet
     /// would change every run key. A task adds it to its schema to offer it.
     /// </summary>
     public ConfigKey<long> NanRetries { get; }
+
+    /// <summary>
+    /// <c>{prefix}.precision</c>: fp32 or bf16 (<see cref="TrainerOptions.Precision"/>). In <see cref="All"/>, but
+    /// <see cref="ConfigKey.OmitAtDefault"/>: at fp32 it is left out of the run key, so runs from before the key
+    /// existed keep their keys, while bf16 runs get keys (and results) of their own.
+    /// </summary>
+    public ConfigKey<string> Precision { get; }
 
     /// <summary>Every key above but <see cref="LayerDecay"/> and <see cref="NanRetries"/>, for the task's schema.</summary>
     public IReadOnlyList<ConfigKey> All { get; }

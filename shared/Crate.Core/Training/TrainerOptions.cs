@@ -129,6 +129,7 @@ public sealed record TrainerOptions
         Require(MaxSteps is null or > 0, $"max steps must be positive, not {MaxSteps}");
         Require(EvalEverySteps >= 0 && CheckpointEverySteps >= 0, "eval and checkpoint intervals must be >= 0");
         Require(KeepCheckpoints >= 1, "keep at least one checkpoint");
+        Require(Enum.IsDefined(Precision), $"precision must be fp32 or bf16, not {Precision}");
         Require(NanRetries >= 0, $"nan retries must be >= 0, not {NanRetries}");
         Require(LayerDecay is > 0 and <= 1, $"layer decay must be in (0, 1], not {LayerDecay}");
         Require(LayerDecay == 1 || ParameterScales is not null,
@@ -171,6 +172,7 @@ public sealed record TrainerOptions
             CheckpointEverySteps = Or(k.CheckpointEverySteps, d.CheckpointEverySteps),
             LayerDecay = Or(k.LayerDecay, d.LayerDecay),
             NanRetries = checked((int)Or(k.NanRetries, (long)d.NanRetries)),
+            Precision = Or(k.Precision, "fp32") == "bf16" ? Precision.Bf16 : Precision.Fp32,
         };
     }
 }

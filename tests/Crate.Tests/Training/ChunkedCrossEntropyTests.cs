@@ -39,6 +39,30 @@ public sealed class ChunkedCrossEntropyTests
     }
 
     [Fact]
+    public void Bf16_matmuls_stay_close_to_float32_and_return_float32()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(8);
+        var hiddenData = randn([3, 16, 32]);                                               // [B, T, d]
+        var weightData = randn([97, 32]) * 0.1;                                            // [V, d]
+        var target = randint(0, 97, [3, 16], dtype: ScalarType.Int64);
+
+        var (hiddenA, weightA) = (hiddenData.clone().requires_grad_(), weightData.clone().requires_grad_());
+        var full = ChunkedCrossEntropy.Loss(hiddenA, weightA, target, 10);
+        full.backward();
+        var (hiddenB, weightB) = (hiddenData.clone().requires_grad_(), weightData.clone().requires_grad_());
+        var mixed = ChunkedCrossEntropy.Loss(hiddenB, weightB, target, 10, computeType: ScalarType.BFloat16);
+        mixed.backward();
+
+        Assert.Equal(ScalarType.Float32, mixed.dtype);
+        Assert.Equal(ScalarType.Float32, hiddenB.grad!.dtype);
+        Assert.Equal(ScalarType.Float32, weightB.grad!.dtype);
+        Assert.InRange(Math.Abs(mixed.ToDouble() - full.ToDouble()) / full.ToDouble(), 0, 0.01);
+        foreach (var (a, b) in new[] { (hiddenA.grad!, hiddenB.grad!), (weightA.grad!, weightB.grad!) })
+            Assert.InRange(nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim: 0).ToDouble(), 0.99, 1.0001);
+    }
+
+    [Fact]
     public void Without_gradients_it_gives_the_same_loss()
     {
         using var scope = NewDisposeScope();

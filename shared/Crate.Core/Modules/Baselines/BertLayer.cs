@@ -10,7 +10,7 @@ namespace Crate.Core.Modules;
 /// Names: <c>attention.self.{query,key,value}</c>, <c>attention.output.dense</c>,
 /// <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c>, <c>output.LayerNorm</c>.
 /// </summary>
-public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer
+public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer, IMixedPrecision
 {
     /// <summary>Self-attention and its output sub-layer.</summary>
     public readonly AttentionPart attention;
@@ -25,6 +25,9 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer
 
     /// <summary>Use scaled_dot_product_attention (same function).</summary>
     public bool Fast { get; set; }
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>A layer for <paramref name="config"/>.</summary>
     public BertLayer(BertConfig config) : base(nameof(BertLayer))
@@ -47,24 +50,25 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2], p = d / config.NumHeads;
         var sa = attention.self;
-        Tensor Heads(Linear proj) => proj.forward(x).view(b, n, config.NumHeads, p).transpose(1, 2);   // [B, H, n, p]
+        var t = ComputeType;
+        Tensor Heads(Linear proj) => MixedPrecision.Linear(proj, x, t).view(b, n, config.NumHeads, p).transpose(1, 2);   // [B, H, n, p]
         Tensor q = Heads(sa.query), k = Heads(sa.key), v = Heads(sa.value);
         var allowed = SubspaceAttention.AllowedKeys(n, false, keyPadding, x.device);   // [B, 1, 1, n] or null
         double pDrop = training ? config.AttentionDropout : 0.0;
         Tensor ctx;
         if (Fast)
-            ctx = nn.functional.scaled_dot_product_attention(q, k, v, allowed, pDrop);   // [B, H, n, p]
+            ctx = MixedPrecision.Attention(q, k, v, allowed, pDrop);   // [B, H, n, p]
         else
         {
             var logits = matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(p));        // [B, H, n, n]
             if (allowed is not null)
                 logits = logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
-            ctx = matmul(nn.functional.dropout(nn.functional.softmax(logits, -1), pDrop, pDrop > 0), v);
+            ctx = matmul(nn.functional.dropout(MixedPrecision.Softmax(logits, -1), pDrop, pDrop > 0), v);
         }
         ctx = ctx.transpose(1, 2).reshape(b, n, d);                                      // [B, n, d]
-        var a = attention.output.forward(ctx, x);                                        // LN(x + dense(ctx))
-        var h = nn.functional.gelu(intermediate.dense.forward(a));                       // [B, n, 4d]
-        return output.forward(h, a).MoveToOuterDisposeScope();                           // [B, n, d]
+        var a = attention.output.forward(ctx, x, t);                                     // LN(x + dense(ctx)), float32
+        var h = nn.functional.gelu(MixedPrecision.Linear(intermediate.dense, a, t));     // [B, n, 4d]
+        return output.forward(h, a, t).MoveToOuterDisposeScope();                        // [B, n, d], float32
     }
 
     /// <summary><c>attention</c>: <c>self</c> (query, key, value) and <c>output</c>.</summary>
@@ -137,8 +141,15 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor>, IMaskedEncoderLayer
             RegisterComponents();
         }
 
-        /// <summary>LN(<paramref name="residual"/> + dropout(dense(<paramref name="h"/>))).</summary>
-        public Tensor forward(Tensor h, Tensor residual) =>
-            LayerNorm.forward(residual + dropout.forward(dense.forward(h)));
+        /// <summary>
+        /// LN(<paramref name="residual"/> + dropout(dense(<paramref name="h"/>))), the dense in <paramref name="computeType"/>
+        /// (<see cref="MixedPrecision"/>), the sum and LayerNorm in float32.
+        /// </summary>
+        public Tensor forward(Tensor h, Tensor residual, ScalarType? computeType = null)
+        {
+            using var scope = NewDisposeScope();
+            var y = MixedPrecision.Out(dropout.forward(MixedPrecision.Linear(dense, h, computeType)), computeType);   // [B, n, d]
+            return LayerNorm.forward(residual + y).MoveToOuterDisposeScope();
+        }
     }
 }

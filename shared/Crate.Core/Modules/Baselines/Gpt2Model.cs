@@ -48,6 +48,9 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor>, ILinearHeadLanguageMo
     /// <inheritdoc />
     public Tensor HeadWeight => transformer.wte.weight!;
 
+    /// <inheritdoc/>
+    public ScalarType? HeadComputeType => transformer.ComputeType;
+
     /// <summary>
     /// Keys a nanoGPT state_dict holds beyond ours, to pass as <c>ignore</c> to
     /// <c>Checkpoint.Load</c>: the tied <c>lm_head.weight</c> and the causal buffers <c>transformer.h.{i}.attn.bias</c>

@@ -8,7 +8,7 @@ namespace Crate.Core.Modules;
 /// nanoGPT's causal multi-head self-attention (GPT-2 baseline): <c>c_attn</c> (d → 3d) gives q, k, v,
 /// causal softmax(q kᵀ/√p) v, then <c>c_proj</c> (d → d) and residual dropout. Residual outside.
 /// </summary>
-public sealed class GptCausalSelfAttention : nn.Module<Tensor, Tensor>
+public sealed class GptCausalSelfAttention : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>Fused q, k, v projection.</summary>
     public readonly Linear c_attn;
@@ -22,6 +22,9 @@ public sealed class GptCausalSelfAttention : nn.Module<Tensor, Tensor>
 
     /// <summary>Use scaled_dot_product_attention (same function).</summary>
     public bool Fast { get; set; }
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>Attention for <paramref name="config"/>.</summary>
     public GptCausalSelfAttention(GptConfig config) : base(nameof(GptCausalSelfAttention))
@@ -40,20 +43,20 @@ public sealed class GptCausalSelfAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], d = x.shape[2], p = d / heads;
-        var qkv = c_attn.forward(x).view(b, t, 3, heads, p).permute(2, 0, 3, 1, 4);   // [3, B, H, T, p]
+        var qkv = MixedPrecision.Linear(c_attn, x, ComputeType).view(b, t, 3, heads, p).permute(2, 0, 3, 1, 4);   // [3, B, H, T, p]
         Tensor q = qkv[0], k = qkv[1], v = qkv[2];                                   // [B, H, T, p]
         double pDrop = training ? dropout : 0.0;
         Tensor y;
         if (Fast)
-            y = nn.functional.scaled_dot_product_attention(q, k, v, null, pDrop, is_casual: true);   // [B, H, T, p]
+            y = MixedPrecision.Attention(q, k, v, null, pDrop, causal: true);   // [B, H, T, p]
         else
         {
             var att = matmul(q, k.transpose(-2, -1)) * (1.0 / Math.Sqrt(p));         // [B, H, T, T]
             var future = ones(t, t, ScalarType.Bool, x.device).tril().logical_not(); // [T, T]
-            att = nn.functional.softmax(att.masked_fill(future, double.NegativeInfinity), -1);
+            att = MixedPrecision.Softmax(att.masked_fill(future, double.NegativeInfinity), -1);
             y = matmul(nn.functional.dropout(att, pDrop, pDrop > 0), v);             // [B, H, T, p]
         }
         y = y.transpose(1, 2).reshape(b, t, d);                                      // [B, T, d]
-        return resid_dropout.forward(c_proj.forward(y)).MoveToOuterDisposeScope();
+        return MixedPrecision.Out(resid_dropout.forward(MixedPrecision.Linear(c_proj, y, ComputeType)), ComputeType).MoveToOuterDisposeScope();
     }
 }

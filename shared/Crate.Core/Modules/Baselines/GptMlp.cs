@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Crate.Core.Modules;
 
 /// <summary>nanoGPT's MLP: <c>c_fc</c> (d → 4d) → GELU → <c>c_proj</c> (4d → d) → dropout.</summary>
-public sealed class GptMlp : nn.Module<Tensor, Tensor>
+public sealed class GptMlp : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>Expansion d → 4d.</summary>
     public readonly Linear c_fc;
@@ -14,6 +14,9 @@ public sealed class GptMlp : nn.Module<Tensor, Tensor>
     public readonly Linear c_proj;
 
     private readonly Dropout dropout;
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>MLP for <paramref name="config"/>.</summary>
     public GptMlp(GptConfig config) : base(nameof(GptMlp))
@@ -28,6 +31,7 @@ public sealed class GptMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return dropout.forward(c_proj.forward(nn.functional.gelu(c_fc.forward(x)))).MoveToOuterDisposeScope();
+        var h = nn.functional.gelu(MixedPrecision.Linear(c_fc, x, ComputeType));                  // [B, T, 4d]
+        return MixedPrecision.Out(dropout.forward(MixedPrecision.Linear(c_proj, h, ComputeType)), ComputeType).MoveToOuterDisposeScope();
     }
 }

@@ -8,7 +8,7 @@ namespace Crate.Core.Modules;
 /// nanoGPT's <c>transformer</c> ModuleDict: token embedding <c>wte</c>, position embedding <c>wpe</c>,
 /// dropout, blocks <c>h.{i}</c>, and (GPT-2 only) the final LayerNorm <c>ln_f</c>.
 /// </summary>
-public sealed class GptTransformer<TBlock> : nn.Module where TBlock : nn.Module<Tensor, Tensor>
+public sealed class GptTransformer<TBlock> : nn.Module, IMixedPrecision where TBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Token embedding [V, d]; also the (tied) output head.</summary>
     public readonly Embedding wte;
@@ -24,6 +24,9 @@ public sealed class GptTransformer<TBlock> : nn.Module where TBlock : nn.Module<
 
     /// <summary>Final LayerNorm (null for CRATE-GPT, which has none).</summary>
     public readonly LayerNorm? ln_f;
+
+    /// <summary>Compute type of the tied lm_head (<see cref="MixedPrecision"/>); the blocks carry their own.</summary>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>Assembles the container from its blocks.</summary>
     public GptTransformer(GptConfig config, IEnumerable<TBlock> blocks, bool finalNorm) : base("GptTransformer")
@@ -41,7 +44,8 @@ public sealed class GptTransformer<TBlock> : nn.Module where TBlock : nn.Module<
     public Tensor Logits(Tensor idx, int blockSize)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.linear(Hidden(idx, blockSize), wte.weight!).MoveToOuterDisposeScope(); // [B, T, V], lm_head = wte
+        var x = Hidden(idx, blockSize);                                        // [B, T, d]
+        return MixedPrecision.Out(MixedPrecision.Linear(x, wte.weight!, null, ComputeType), ComputeType).MoveToOuterDisposeScope(); // [B, T, V], lm_head = wte
     }
 
     /// <summary>Token ids [B, T] (int64) → the tied head's input [B, T, d]: the blocks' output, through <c>ln_f</c> where there is one.</summary>

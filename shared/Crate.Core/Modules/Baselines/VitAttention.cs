@@ -9,7 +9,7 @@ namespace Crate.Core.Modules;
 /// from one fused Linear <c>qkv</c> (d → 3d, bias on in the reference), softmax(q kᵀ/√p) v per head,
 /// output Linear <c>proj</c>. Residual outside.
 /// </summary>
-public sealed class VitAttention : nn.Module<Tensor, Tensor>
+public sealed class VitAttention : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>Fused q, k, v projection d → 3d.</summary>
     public readonly Linear qkv;
@@ -22,6 +22,9 @@ public sealed class VitAttention : nn.Module<Tensor, Tensor>
 
     /// <summary>Use scaled_dot_product_attention (same function).</summary>
     public bool Fast { get; set; }
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>Attention of width <paramref name="dim"/> with <paramref name="heads"/> heads.</summary>
     public VitAttention(long dim, int heads, bool qkvBias = true, double dropout = 0.0, bool fast = true)
@@ -40,18 +43,18 @@ public sealed class VitAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2], p = d / heads;
-        var qkvh = qkv.forward(x).view(b, n, 3, heads, p).permute(2, 0, 3, 1, 4);   // [3, B, H, n, p]
+        var qkvh = MixedPrecision.Linear(qkv, x, ComputeType).view(b, n, 3, heads, p).permute(2, 0, 3, 1, 4);   // [3, B, H, n, p]
         Tensor q = qkvh[0], k = qkvh[1], v = qkvh[2];                               // [B, H, n, p] each
         double pDrop = training ? dropout : 0.0;
         Tensor o;
         if (Fast)
-            o = nn.functional.scaled_dot_product_attention(q, k, v, null, pDrop);   // [B, H, n, p]
+            o = MixedPrecision.Attention(q, k, v, null, pDrop);   // [B, H, n, p]
         else
         {
-            var attn = nn.functional.softmax(matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(p)), -1);  // [B, H, n, n]
+            var attn = MixedPrecision.Softmax(matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(p)), -1);  // [B, H, n, n]
             o = matmul(nn.functional.dropout(attn, pDrop, pDrop > 0), v);             // [B, H, n, p]
         }
         var merged = o.transpose(1, 2).reshape(b, n, d);                              // [B, n, d]
-        return proj.forward(merged).MoveToOuterDisposeScope();
+        return MixedPrecision.Out(MixedPrecision.Linear(proj, merged, ComputeType), ComputeType).MoveToOuterDisposeScope();
     }
 }

@@ -10,7 +10,7 @@ namespace Crate.Core.Modules;
 /// Names: <c>attention.self.prenorm.*</c>, <c>attention.self.qkv.weight</c>,
 /// <c>attention.output.dense.weight</c>, <c>output.prenorm.*</c>, <c>output.weight</c> (D).
 /// </summary>
-public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer, IMaskedEncoderLayer
+public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer, IMaskedEncoderLayer, IMixedPrecision
 {
     /// <summary>The attention part.</summary>
     public readonly AttentionPart attention;
@@ -37,6 +37,9 @@ public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer, IMa
     /// <summary>Use the fast attention and ISTA paths (same function).</summary>
     public bool Fast { get; set; }
 
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
+
     /// <summary>[B, n, d] → [B, n, d].</summary>
     public override Tensor forward(Tensor x) => forward(x, null);
 
@@ -44,12 +47,13 @@ public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer, IMa
     public Tensor forward(Tensor x, Tensor? keyPadding)
     {
         using var scope = NewDisposeScope();
-        var w = Project(x);                                                        // [B, n, d]
+        var t = ComputeType;
+        var w = MixedPrecision.Linear(attention.self.qkv, attention.self.prenorm.forward(x), t);   // [B, n, d]
         var ctx = SubspaceAttention.Attend(w, config.NumHeads, false, keyPadding,
             config.AttentionDropout, training, Fast);                              // [B, n, d]
-        var half = x + attention.output.forward(ctx);                              // residual on the un-normed x
+        var half = x + attention.output.forward(ctx, t);                           // residual on the un-normed x, float32
         var y = output.prenorm.forward(half);
-        return IstaBlock.Step(y, output.weight, config.Eta, config.Lambda, Fast).MoveToOuterDisposeScope();
+        return IstaBlock.Step(y, output.weight, config.Eta, config.Lambda, Fast, t).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>
@@ -110,7 +114,14 @@ public sealed class CrateBertLayer : nn.Module<Tensor, Tensor>, ICrateLayer, IMa
         }
 
         /// <summary>[B, n, d] → [B, n, d].</summary>
-        public override Tensor forward(Tensor x) => dropout.forward(dense.forward(x));
+        public override Tensor forward(Tensor x) => forward(x, null);
+
+        /// <summary>As <see cref="forward(Tensor)"/> with the dense in <paramref name="computeType"/>; the result is float32.</summary>
+        public Tensor forward(Tensor x, ScalarType? computeType)
+        {
+            using var scope = NewDisposeScope();
+            return MixedPrecision.Out(dropout.forward(MixedPrecision.Linear(dense, x, computeType)), computeType).MoveToOuterDisposeScope();
+        }
     }
 
     /// <summary><c>output</c>: the dictionary D (<c>weight</c>) and its pre-norm.</summary>

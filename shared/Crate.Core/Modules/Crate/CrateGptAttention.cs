@@ -10,7 +10,7 @@ namespace Crate.Core.Modules;
 /// (d → d, with bias) and dropout. Names as the reference <c>crate_gpt.py</c>. Its non-persistent causal
 /// buffer <c>attn.bias</c> is not kept here (the mask is built per call).
 /// </summary>
-public sealed class CrateGptAttention : nn.Module<Tensor, Tensor>
+public sealed class CrateGptAttention : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>The shared projection U (no bias).</summary>
     public readonly Linear c_attn;
@@ -26,6 +26,9 @@ public sealed class CrateGptAttention : nn.Module<Tensor, Tensor>
 
     /// <summary>Use scaled_dot_product_attention (same function).</summary>
     public bool Fast { get; set; }
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>Attention for <paramref name="config"/>.</summary>
     public CrateGptAttention(GptConfig config) : base(nameof(CrateGptAttention))
@@ -43,8 +46,9 @@ public sealed class CrateGptAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var w = c_attn.forward(x);                                                              // [B, T, d]
+        var w = MixedPrecision.Linear(c_attn, x, ComputeType);                                  // [B, T, d]
         var y = SubspaceAttention.Attend(w, Heads, causal: true, keyPadding: null, dropout, training, Fast);   // [B, T, d]
-        return resid_dropout.forward(c_proj.forward(y)).MoveToOuterDisposeScope();
+        var o = resid_dropout.forward(MixedPrecision.Linear(c_proj, y, ComputeType));           // [B, T, d]
+        return MixedPrecision.Out(o, ComputeType).MoveToOuterDisposeScope();
     }
 }

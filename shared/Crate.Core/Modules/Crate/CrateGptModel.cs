@@ -52,6 +52,9 @@ public sealed class CrateGptModel : nn.Module<Tensor, Tensor>, ILinearHeadLangua
     /// <inheritdoc />
     public Tensor HeadWeight => transformer.wte.weight!;
 
+    /// <inheritdoc/>
+    public ScalarType? HeadComputeType => transformer.ComputeType;
+
     /// <summary>
     /// Keys the reference <c>crate_gpt.py</c> state_dict holds beyond ours, to pass as <c>ignore</c> to
     /// <c>Checkpoint.Load</c>: the tied <c>lm_head.weight</c> and the causal buffers <c>transformer.h.{i}.attn.bias</c>.

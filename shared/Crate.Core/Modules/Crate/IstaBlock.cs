@@ -15,7 +15,7 @@ namespace Crate.Core.Modules;
 /// No residual (§6.4). State_dict: <c>weight</c> = D [d, d]. <see cref="Step"/> computes the row form as
 /// written (the plain path) or through one product with I + η(D − DᵀD) (the fast path, §8.1).
 /// </summary>
-public sealed class IstaBlock : nn.Module<Tensor, Tensor>
+public sealed class IstaBlock : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>The dictionary D [d, d]; kaiming-uniform with a = 0, i.e. U(±√(6/d)).</summary>
     public readonly Parameter weight;
@@ -28,6 +28,9 @@ public sealed class IstaBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>Use the one-product fast path (same function; see <see cref="Step"/>).</summary>
     public bool Fast { get; set; }
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>An ISTA block over <paramref name="dim"/> features.</summary>
     public IstaBlock(long dim, double eta = 0.1, double lambda = 0.1, bool fast = true) : base(nameof(IstaBlock))
@@ -42,33 +45,34 @@ public sealed class IstaBlock : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Y [..., d] (already layer-normed) → ReLU(Y + η(Y·D − Y·Dᵀ·D) − ηλ) [..., d].</summary>
-    public override Tensor forward(Tensor y) => Step(y, weight, Eta, Lambda, Fast);
+    public override Tensor forward(Tensor y) => Step(y, weight, Eta, Lambda, Fast, ComputeType);
 
     /// <summary>
     /// The ISTA step in row form, ReLU(Y + η(Y·D − Y·Dᵀ·D) − ηλ) (docs/paper.md §1.1). <paramref name="fast"/>:
     /// the same function through one product, ReLU(Y·M − ηλ) with M = I + η(D − DᵀD) formed per call (an exact
     /// identity, docs/paper.md §8.1: d³ work instead of two extra [B·n, d]×[d, d] products; tested equal in
-    /// value and gradient by <c>IstaTests.FastPathEqualsPlainFormulaWithGradients</c>).
+    /// value and gradient by <c>IstaTests.FastPathEqualsPlainFormulaWithGradients</c>). <paramref name="computeType"/>:
+    /// the products' type (<see cref="MixedPrecision"/>; M itself is formed in float32); the result is float32.
     /// </summary>
-    public static Tensor Step(Tensor y, Tensor d, double eta, double lambda, bool fast = true)
+    public static Tensor Step(Tensor y, Tensor d, double eta, double lambda, bool fast = true, ScalarType? computeType = null)
     {
         using var scope = NewDisposeScope();
-        var result = fast ? FusedStep(y, d, eta, lambda) : PlainStep(y, d, eta, lambda);
-        return result.MoveToOuterDisposeScope();
+        var result = fast ? FusedStep(y, d, eta, lambda, computeType) : PlainStep(y, d, eta, lambda, computeType);
+        return MixedPrecision.Out(result, computeType).MoveToOuterDisposeScope();
     }
 
     /// <summary>The paper's formula as written: ReLU(Y + η(Y·D − Y·Dᵀ·D) − ηλ).</summary>
-    private static Tensor PlainStep(Tensor y, Tensor d, double eta, double lambda)
+    private static Tensor PlainStep(Tensor y, Tensor d, double eta, double lambda, ScalarType? type)
     {
-        var yd = matmul(y, d);                        // Y·D      [..., d]
-        var ydtd = matmul(matmul(y, d.t()), d);       // Y·Dᵀ·D   [..., d]
+        var yd = MixedPrecision.MatMul(y, d, type);                                            // Y·D      [..., d]
+        var ydtd = MixedPrecision.MatMul(MixedPrecision.MatMul(y, d.t(), type), d, type);      // Y·Dᵀ·D   [..., d]
         return nn.functional.relu(y + eta * (yd - ydtd) - eta * lambda);
     }
 
     /// <summary>The tested optimisation: ReLU(Y·(I + η(D − DᵀD)) − ηλ), one [B·n, d]×[d, d] product.</summary>
-    private static Tensor FusedStep(Tensor y, Tensor d, double eta, double lambda)
+    private static Tensor FusedStep(Tensor y, Tensor d, double eta, double lambda, ScalarType? type)
     {
         var m = eye(d.shape[0], dtype: d.dtype, device: d.device) + eta * (d - d.t().matmul(d));   // M [d, d]
-        return nn.functional.relu(matmul(y, m) - eta * lambda);                                      // [..., d]
+        return nn.functional.relu(MixedPrecision.MatMul(y, m, type) - eta * lambda);                // [..., d]
     }
 }

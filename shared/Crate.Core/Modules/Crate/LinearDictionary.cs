@@ -9,10 +9,13 @@ namespace Crate.Core.Modules;
 /// square, bias-free D̃ and no nonlinearity; row form Y·D̃ᵀ. State_dict <c>weight</c> = D̃ [d, d],
 /// kaiming-uniform (a = 0) like the encoder's dictionary.
 /// </summary>
-public sealed class LinearDictionary : nn.Module<Tensor, Tensor>
+public sealed class LinearDictionary : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>The decoder dictionary D̃ [d, d].</summary>
     public readonly Parameter weight;
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>A dictionary over <paramref name="dim"/> features.</summary>
     public LinearDictionary(long dim) : base(nameof(LinearDictionary))
@@ -24,5 +27,9 @@ public sealed class LinearDictionary : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Y [..., d] → Y·D̃ᵀ [..., d].</summary>
-    public override Tensor forward(Tensor y) => nn.functional.linear(y, weight);
+    public override Tensor forward(Tensor y)
+    {
+        using var scope = NewDisposeScope();
+        return MixedPrecision.Out(MixedPrecision.Linear(y, weight, null, ComputeType), ComputeType).MoveToOuterDisposeScope();
+    }
 }

@@ -11,7 +11,7 @@ namespace Crate.Core.Modules;
 /// The residual is the caller's. State_dict names as the reference Attention: <c>qkv.weight</c>,
 /// <c>to_out.0.weight</c>, <c>to_out.0.bias</c> (no output map when K = 1 and p = d, as there).
 /// </summary>
-public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>
+public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>, IMixedPrecision
 {
     /// <summary>U: the shared projection d → K·p, no bias.</summary>
     public readonly Linear qkv;
@@ -33,6 +33,9 @@ public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>
 
     /// <summary>Mask future keys (CRATE-GPT, docs/paper.md §3f).</summary>
     public bool Causal { get; set; }
+
+    /// <inheritdoc/>
+    public ScalarType? ComputeType { get; set; }
 
     /// <summary>MSSA over <paramref name="dim"/> features with <paramref name="heads"/> heads of width <paramref name="headDim"/>.</summary>
     public MultiSubspaceSelfAttention(long dim, int heads, int headDim, double dropout = 0.0,
@@ -57,10 +60,20 @@ public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>
     public Tensor forward(Tensor x, Tensor? keyPadding)
     {
         using var scope = NewDisposeScope();
-        var w = qkv.forward(x);                                                       // [B, n, K·p]
+        var w = MixedPrecision.Linear(qkv, x, ComputeType);                           // [B, n, K·p]
         var o = SubspaceAttention.Attend(w, Heads, Causal, keyPadding, Dropout, training, Fast);   // [B, n, K·p]
-        var y = to_out is null ? o : to_out.forward(o);                               // [B, n, d]
-        return y.MoveToOuterDisposeScope();
+        var y = to_out is null ? o : OutputMap(o);                                    // [B, n, d]
+        return MixedPrecision.Out(y, ComputeType).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><c>to_out</c> (Linear, then Dropout) with the Linear in the compute type.</summary>
+    private Tensor OutputMap(Tensor o)
+    {
+        if (ComputeType is null) return to_out!.forward(o);
+        var y = o;
+        foreach (var layer in to_out!.children())
+            y = layer is Linear linear ? MixedPrecision.Linear(linear, y, ComputeType) : ((nn.Module<Tensor, Tensor>)layer).forward(y);
+        return y;
     }
 
     /// <summary>Attention maps softmax(W_k W_kᵀ/√p) [B, K, n, n] of a layer-normed input [B, n, d].</summary>

@@ -45,7 +45,7 @@ public static class SubspaceAttention
         var logits = matmul(wh, wh.transpose(-1, -2)) * (1.0 / Math.Sqrt(p));   // [B, K, n, n]
         if (allowed is not null)
             logits = logits.masked_fill(allowed.logical_not(), double.NegativeInfinity);
-        var attn = nn.functional.softmax(logits, -1);                            // rows are queries
+        var attn = MixedPrecision.Softmax(logits, -1);                           // rows are queries; float32 statistics
         attn = nn.functional.dropout(attn, pDrop, pDrop > 0);
         return matmul(attn, wh);                                                 // [B, K, n, p]
     }
@@ -55,8 +55,17 @@ public static class SubspaceAttention
     /// 1/√p); with an explicit mask the causal part is already inside it. Tested equal to <see cref="Plain"/>
     /// in value and gradient (<c>MssaTests</c>, <c>CrateModelTests.FastAndPlainClassifiersAgreeInValueAndGradient</c>).
     /// </summary>
-    private static Tensor Fused(Tensor wh, Tensor? allowed, bool causal, double pDrop) =>
-        nn.functional.scaled_dot_product_attention(wh, wh, wh, allowed, pDrop, is_casual: causal && allowed is null);   // [B, K, n, p]
+    private static Tensor Fused(Tensor wh, Tensor? allowed, bool causal, double pDrop)
+    {
+        if (wh.dtype != ScalarType.Float32 && wh.device_type == DeviceType.CPU)
+        {
+            // bf16 on the CPU: float32 attention (MixedPrecision.Attention), with the one cast q = k = v shares.
+            using var scope = NewDisposeScope();
+            var w32 = wh.to_type(ScalarType.Float32);
+            return Fused(w32, allowed, causal, pDrop).to_type(wh.dtype).MoveToOuterDisposeScope();
+        }
+        return nn.functional.scaled_dot_product_attention(wh, wh, wh, allowed, pDrop, is_casual: causal && allowed is null);   // [B, K, n, p]
+    }
 
     /// <summary>
     /// The softmax attention maps softmax(W_k W_kᵀ/√p) [B, K, n, n] (rows are queries), e.g. for the
