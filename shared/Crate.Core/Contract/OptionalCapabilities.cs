@@ -52,7 +52,7 @@ public interface ITextSampler
 }
 
 /// <summary>
-/// Optional: a task whose training step can be timed outside a run (<c>bench/</c>): the models of
+/// Optional (additive to contract version 2): a task whose training step can be timed outside a run (<c>bench/</c>): the models of
 /// <c>model</c> at <c>config</c> (a preset resolved for that model), the spec its <c>Run</c> trains (the same
 /// builder, over <see cref="Training.SyntheticBatches{TBatch}"/> of the config's shapes) and its trainer options.
 /// </summary>
