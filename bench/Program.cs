@@ -50,35 +50,28 @@ catch (Exception e) when (e is BenchUsageException or ConfigException)
     return 2;
 }
 
-var references = new List<MatmulReference>();
-double? Reference(string name, long m, long k, long n, Precision precision)
-{
-    if (!options.Matmul) return null;
-    string p = precision == Precision.Bf16 ? "bf16" : "fp32";
-    var known = references.FirstOrDefault(r => r.M == m && r.K == k && r.N == n && r.Precision == p);
-    if (known is null)
-    {
-        known = MatmulRate.Measure(name, m, k, n, precision, options.MatmulSeconds);
-        references.Add(known);
-        Console.WriteLine($"  matmul {p} [{m}, {k}] x [{k}, {n}] ({name}): {known.Gflops:F1} GFLOP/s (best of {known.Repeats})");
-    }
-    return known.Gflops;
-}
-foreach (var precision in options.Precisions) Reference("square 2048", 2048, 2048, 2048, precision);
-
+var references = new MatmulReferences(options.MatmulSeconds);
 var rows = new List<BenchRow>();
+var shapes = new List<GemmShape>();
 foreach (var (task, model, config) in plan)
 {
     using var bench = ((IStepBenchmark)task).CreateStepBenchmark(model, config);
     Console.WriteLine($"{task.Name}/{model}: {bench.Description}; {bench.Parameters:N0} parameters, batch {bench.Options.BatchSize} " +
                       $"(micro-batch {bench.Options.EffectiveMicroBatch}), {bench.Options.Optimizer}, clip {bench.Options.GradClip:G3}");
+    shapes.Add(bench.LargestLinear);
+    if (options.Matmul) references.MeasureRound([bench.LargestLinear], options.Precisions);
     foreach (var precision in options.Precisions)
     {
-        var row = TrainStepBench.Run(task.Name, model, bench, precision, options,
-            (g, p) => Reference(g.Name, g.M, g.K, g.N, p), p => Reference("square 2048", 2048, 2048, 2048, p));
+        var row = TrainStepBench.Run(task.Name, model, bench, precision, options);
         Console.WriteLine($"  {row.Precision}: {row.MedianMs:F1} ms/step median, {row.AchievedGflops:F1} GFLOP/s, RSS {row.RssAfterWarmupMiB:F0} -> {row.RssEndMiB:F0} MiB");
         rows.Add(row);
     }
+}
+if (options.Matmul)
+{
+    Console.WriteLine("matmul references, second round:");
+    references.MeasureRound(shapes, options.Precisions);
+    rows = rows.Select(references.Apply).ToList();
 }
 
 Console.WriteLine();
@@ -90,7 +83,7 @@ if (options.JsonPath is { } path)
             options.Tasks, options.Models, options.Preset, Sets = options.Sets.Select(s => $"{s.Key}={s.Value}"),
             Precisions = options.Precisions.Select(p => p.ToString().ToLowerInvariant()), options.Threads, options.Warmup,
             MeasuredSteps = options.MeasuredSteps, options.RssSteps, options.RssTolerance, options.MatmulSeconds,
-        }, matmul = references, rows };
+        }, matmul = references.Best, matmul_measurements = references.Measured, rows };
     File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
     Console.WriteLine($"wrote {Path.GetFullPath(path)}");
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Crate.Core.Contract;
 using Crate.Core.Training;
 
 namespace Crate.Bench;
@@ -8,7 +7,7 @@ namespace Crate.Bench;
 internal sealed record BenchRow(
     string Task, string Model, string Description, string Precision, long Parameters, int Batch, int MicroBatch,
     int WarmupSteps, int MeasuredSteps, double MedianMs, double MinMs, double MaxMs, double SamplesPerSecond,
-    double GflopPerStep, double AchievedGflops, string LargestGemm, double? GemmGflops, double? SquareGflops,
+    double GflopPerStep, double AchievedGflops, GemmShape LargestGemm, double? GemmGflops, double? SquareGflops,
     double RssAfterWarmupMiB, double RssEndMiB, double RssPeakMiB, double RssChange, bool? RssFlat, double LastLoss)
 {
     /// <summary>Achieved rate as a share of the matmul rate at the model's largest weight product, same precision.</summary>
@@ -26,8 +25,8 @@ internal sealed record BenchRow(
 /// </summary>
 internal static class TrainStepBench
 {
-    public static BenchRow Run(string task, string model, StepBenchmark bench, Precision precision, BenchOptions o,
-        Func<GemmShape, Precision, double?> gemmRate, Func<Precision, double?> squareRate)
+    /// <summary>Times <paramref name="bench"/>; the matmul rates are left empty (<see cref="MatmulReferences.Apply"/> fills them in).</summary>
+    public static BenchRow Run(string task, string model, StepBenchmark bench, Precision precision, BenchOptions o)
     {
         ProcessMemory.ResetPeak();
         int total = o.Warmup + o.MeasuredSteps;
@@ -57,7 +56,7 @@ internal static class TrainStepBench
         var options = bench.Options;
         return new BenchRow(task, model, bench.Description, precisionName, bench.Parameters, options.BatchSize, options.EffectiveMicroBatch,
             o.Warmup, times.Count, median * 1e3, times[0] * 1e3, times[^1] * 1e3, options.BatchSize / median, flops / 1e9, achieved,
-            bench.LargestLinear.ToString(), gemmRate(bench.LargestLinear, precision), squareRate(precision),
+            bench.LargestLinear, null, null,
             rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, lastLoss);
     }
 }
