@@ -90,5 +90,6 @@ if (options.JsonPath is { } path)
 var notFlat = rows.Where(r => r.RssFlat == false).ToList();
 foreach (var r in notFlat)
     Console.Error.WriteLine($"error: RSS of {r.Task}/{r.Model} {r.Precision} is not flat: {r.RssAfterWarmupMiB:F0} MiB after warm-up, " +
-                            $"{r.RssEndMiB:F0} MiB after {r.MeasuredSteps} more steps ({100 * r.RssChange:+0.0;-0.0} %, allowed ±{100 * options.RssTolerance:F0} %)");
+                            $"{r.RssEndMiB:F0} MiB after {r.MeasuredSteps} more steps ({100 * r.RssChange:+0.0;-0.0} %, allowed ±{100 * options.RssTolerance:F0} %; " +
+                            $".NET heap {r.ManagedAfterWarmupMiB:F0} -> {r.ManagedEndMiB:F0} MiB)");
 return notFlat.Count > 0 ? 3 : 0;

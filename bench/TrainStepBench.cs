@@ -8,7 +8,8 @@ internal sealed record BenchRow(
     string Task, string Model, string Description, string Precision, long Parameters, int Batch, int MicroBatch,
     int WarmupSteps, int MeasuredSteps, double MedianMs, double MinMs, double MaxMs, double SamplesPerSecond,
     double GflopPerStep, double AchievedGflops, GemmShape LargestGemm, double? GemmGflops, double? SquareGflops,
-    double RssAfterWarmupMiB, double RssEndMiB, double RssPeakMiB, double RssChange, bool? RssFlat, double LastLoss)
+    double RssAfterWarmupMiB, double RssEndMiB, double RssPeakMiB, double RssChange, bool? RssFlat, double ManagedAfterWarmupMiB, double ManagedEndMiB,
+    double LastLoss)
 {
     /// <summary>Achieved rate as a share of the matmul rate at the model's largest weight product, same precision.</summary>
     public double? PercentOfGemm => GemmGflops is > 0 ? 100 * AchievedGflops / GemmGflops : null;
@@ -31,7 +32,7 @@ internal static class TrainStepBench
         ProcessMemory.ResetPeak();
         int total = o.Warmup + o.MeasuredSteps;
         var times = new List<double>(o.MeasuredSteps);
-        double lastLoss = double.NaN, rssAfterWarmup = double.NaN, rssEnd = double.NaN;
+        double lastLoss = double.NaN, rssAfterWarmup = double.NaN, rssEnd = double.NaN, managedAfterWarmup = double.NaN, managedEnd = double.NaN;
         string precisionName = precision == Precision.Bf16 ? "bf16" : "fp32";
         using var context = new LocalRunContext(seed: 0) { Task = task, Model = model, KeepProgress = false };
         var clock = Stopwatch.StartNew();
@@ -42,10 +43,10 @@ internal static class TrainStepBench
             double seconds = (clock.Elapsed - stepStart).TotalSeconds;
             lastLoss = report.Loss;
             if (report.Step > o.Warmup) times.Add(seconds);
-            if (report.Step == o.Warmup) rssAfterWarmup = ProcessMemory.RssMiB();
-            if (report.Step == total) rssEnd = ProcessMemory.RssMiB();
+            if (report.Step == o.Warmup) (rssAfterWarmup, managedAfterWarmup) = (ProcessMemory.RssMiB(), ManagedMiB());
+            if (report.Step == total) (rssEnd, managedEnd) = (ProcessMemory.RssMiB(), ManagedMiB());
             if (o.RssSteps > 0 && report.Step % reportEvery == 0)
-                Console.WriteLine($"  {task}/{model} {precisionName} step {report.Step,5}/{total}: RSS {ProcessMemory.RssMiB(),6:F0} MiB, {seconds * 1e3,7:F1} ms, loss {report.Loss:F4}");
+                Console.WriteLine($"  {task}/{model} {precisionName} step {report.Step,5}/{total}: RSS {ProcessMemory.RssMiB(),6:F0} MiB (.NET heap {ManagedMiB(),4:F0}), {seconds * 1e3,7:F1} ms, loss {report.Loss:F4}");
             stepStart = clock.Elapsed;
         });
         times.Sort();
@@ -57,6 +58,9 @@ internal static class TrainStepBench
         return new BenchRow(task, model, bench.Description, precisionName, bench.Parameters, options.BatchSize, options.EffectiveMicroBatch,
             o.Warmup, times.Count, median * 1e3, times[0] * 1e3, times[^1] * 1e3, options.BatchSize / median, flops / 1e9, achieved,
             bench.LargestLinear, null, null,
-            rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, lastLoss);
+            rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss);
     }
+
+    /// <summary>Memory the .NET garbage collector has committed, in MiB: the managed share of the RSS.</summary>
+    private static double ManagedMiB() => GC.GetGCMemoryInfo().TotalCommittedBytes / (1024.0 * 1024.0);
 }

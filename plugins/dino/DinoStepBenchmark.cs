@@ -57,6 +57,6 @@ public sealed partial class DinoTask : IStepBenchmark
         if (locals > 0) Backbone("student.local", (long)locals * micro, local, backward: true);
         Backbone("teacher.global", 2L * micro, global, backward: false);
         return StepBenchmark.Create($"DINO {(model == DinoShape.Crate ? "CRATE" : "ViT")} {shape}, 2x{global}px + {locals}x{local}px crops",
-            spec, options, gemms, [student, teacher, loss]);
+            spec, options, gemms, [student, teacher, loss, batches]);
     }
 }

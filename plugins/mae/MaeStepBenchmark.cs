@@ -42,6 +42,6 @@ public sealed partial class MaeTask : IStepBenchmark
             ? BlockGemms.CrateLayers("decoder.", shape.DecoderDepth, micro, all, dd, shape.DecoderHeads, dd / shape.DecoderHeads, fast: true)
             : BlockGemms.TransformerBlocks("decoder.", shape.DecoderDepth, micro, all, dd, shape.DecoderHeads, (long)(dd * shape.MlpRatio)));
         gemms.Add(new("decoder_pred", micro * all, dd, shape.PatchValues));
-        return StepBenchmark.Create($"{(crate ? "CRATE-MAE" : "MAE")} {shape}, {keep} of {patches} patches visible", spec, options, gemms, [module]);
+        return StepBenchmark.Create($"{(crate ? "CRATE-MAE" : "MAE")} {shape}, {keep} of {patches} patches visible", spec, options, gemms, [module, batches]);
     }
 }

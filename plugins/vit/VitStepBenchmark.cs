@@ -32,6 +32,6 @@ public sealed partial class VitTask : IStepBenchmark
             ? BlockGemms.CrateLayers("", shape.Depth, micro, tokens, shape.Dim, shape.Heads, shape.HeadDim, fast: true)
             : BlockGemms.TransformerBlocks("", shape.Depth, micro, tokens, shape.Dim, shape.Heads, (long)(shape.Dim * shape.MlpRatio)));
         gemms.Add(new("head", micro, shape.Dim, shape.NumClasses));
-        return StepBenchmark.Create($"{(model == VisionShape.Crate ? "CRATE" : "ViT")} {shape}", spec, options, gemms, [network]);
+        return StepBenchmark.Create($"{(model == VisionShape.Crate ? "CRATE" : "ViT")} {shape}", spec, options, gemms, [network, batches]);
     }
 }

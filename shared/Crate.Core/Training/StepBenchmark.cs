@@ -104,12 +104,15 @@ public abstract class StepBenchmark : IDisposable
 
 /// <summary>
 /// Synthetic training data for a <see cref="StepBenchmark"/>: micro-batch i is made by <c>make</c> from a CPU generator
-/// seeded with <c>1 + i mod 4</c> (four distinct batches, the same ones on every call) and moved to the device.
+/// reseeded with <c>1 + i mod 4</c> (four distinct batches, the same ones on every call) and moved to the device.
 /// Made inside the step's dispose scope like a loader's batch; one epoch spans 2⁴⁰ micro-batches, so a benchmark
-/// never crosses an epoch boundary (the step of a run's first epoch).
+/// never crosses an epoch boundary (the step of a run's first epoch). One generator serves every call (the trainer
+/// asks from one thread); dispose the source with the benchmark.
 /// </summary>
-public sealed class SyntheticBatches<TBatch>(int microBatch, Func<Generator, Device, TBatch> make) : IBatchSource<TBatch>
+public sealed class SyntheticBatches<TBatch>(int microBatch, Func<Generator, Device, TBatch> make) : IBatchSource<TBatch>, IDisposable
 {
+    private readonly Generator _generator = new(1, CPU);
+
     /// <inheritdoc />
     public int MicroBatchSize { get; } = microBatch > 0 ? microBatch : throw new ArgumentOutOfRangeException(nameof(microBatch));
 
@@ -119,7 +122,10 @@ public sealed class SyntheticBatches<TBatch>(int microBatch, Func<Generator, Dev
     /// <inheritdoc />
     public TBatch Get(DataPosition position, Device device)
     {
-        using var generator = new Generator(1 + (ulong)(position.Index % 4), CPU);
-        return make(generator, device);
+        _generator.manual_seed(1 + position.Index % 4);
+        return make(_generator, device);
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _generator.Dispose();
 }
