@@ -46,7 +46,7 @@ internal static class TrainStepBench
             if (report.Step == o.Warmup) (rssAfterWarmup, managedAfterWarmup) = (ProcessMemory.RssMiB(), ManagedMiB());
             if (report.Step == total) (rssEnd, managedEnd) = (ProcessMemory.RssMiB(), ManagedMiB());
             if (o.RssSteps > 0 && report.Step % reportEvery == 0)
-                Console.WriteLine($"  {task}/{model} {precisionName} step {report.Step,5}/{total}: RSS {ProcessMemory.RssMiB(),6:F0} MiB (.NET heap {ManagedMiB(),4:F0}), {seconds * 1e3,7:F1} ms, loss {report.Loss:F4}");
+                Console.WriteLine($"  {task}/{model} {precisionName} step {report.Step,5}/{total}: RSS {ProcessMemory.RssMiB(),6:F0} MiB (.NET heap {ManagedMiB(),4:F0} MiB, {GC.CollectionCount(0)} gen-0 GCs), {seconds * 1e3,7:F1} ms, loss {report.Loss:F4}");
             stepStart = clock.Elapsed;
         });
         times.Sort();
@@ -61,6 +61,6 @@ internal static class TrainStepBench
             rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss);
     }
 
-    /// <summary>Memory the .NET garbage collector has committed, in MiB: the managed share of the RSS.</summary>
-    private static double ManagedMiB() => GC.GetGCMemoryInfo().TotalCommittedBytes / (1024.0 * 1024.0);
+    /// <summary>The .NET heap in MiB: bytes allocated and not yet collected (garbage included until a collection runs).</summary>
+    private static double ManagedMiB() => GC.GetTotalMemory(forceFullCollection: false) / (1024.0 * 1024.0);
 }
