@@ -6,61 +6,56 @@ namespace Crate.Bench;
 /// <summary>Command-line options of the training-step benchmark.</summary>
 internal sealed record BenchOptions
 {
-    public string Model { get; init; } = "both";
-    public int Dim { get; init; } = 192;
-    public int Depth { get; init; } = 6;
-    public int Heads { get; init; } = 6;
-    public int Image { get; init; } = 28;
-    public int Patch { get; init; } = 4;
-    public int Channels { get; init; } = 1;
-    public int Classes { get; init; } = 10;
-    public int Batch { get; init; } = 128;
+    /// <summary>Every task that has a step benchmark, in the order they run.</summary>
+    public static readonly IReadOnlyList<string> AllTasks = ["vit", "gpt2", "mae", "dino", "bert"];
+
+    public IReadOnlyList<string> Tasks { get; init; } = AllTasks;
+
+    /// <summary>Model names to keep (empty: every model of each task).</summary>
+    public IReadOnlyList<string> Models { get; init; } = [];
+
+    public string Preset { get; init; } = "small";
+    public IReadOnlyList<KeyValuePair<string, string>> Sets { get; init; } = [];
+    public IReadOnlyList<Precision> Precisions { get; init; } = [Precision.Fp32, Precision.Bf16];
     public int Threads { get; init; } = 2;
-    public int Steps { get; init; } = 50;
-    public int Warmup { get; init; } = 5;
-    public bool Fast { get; init; } = true;
-    public int RssEvery { get; init; }
+    public int Steps { get; init; } = 20;
+    public int Warmup { get; init; } = 3;
+
+    /// <summary>When > 0: measure this many steps and require RSS after warm-up and at the end to agree within <see cref="RssTolerance"/>.</summary>
+    public int RssSteps { get; init; }
+
+    public double RssTolerance { get; init; } = 0.10;
     public bool Matmul { get; init; } = true;
-    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
-    public double LearningRate { get; init; } = 1e-3;
-    public double WeightDecay { get; init; } = 0.05;
-    public double GradClip { get; init; }
-    public int MicroBatch { get; init; }
-    public Precision Precision { get; init; } = Precision.Fp32;
+    public double MatmulSeconds { get; init; } = 1.0;
+    public string? JsonPath { get; init; }
 
-    /// <summary>Micro-batch in effect (0 on the command line: the whole batch).</summary>
-    public int EffectiveMicroBatch => MicroBatch > 0 ? MicroBatch : Batch;
-
-    /// <summary>
-    /// The recipe the trainer runs for <paramref name="steps"/> optimizer steps: the optimizer, learning rate and
-    /// weight decay given (decay on matrices only, the plugins' rule), clipping and accumulation, a constant
-    /// learning rate (no warm-up), no evaluation and one checkpoint at the end (after the timed steps).
-    /// </summary>
-    public TrainerOptions ToTrainerOptions(int steps) => new()
-    {
-        Optimizer = Optimizer, LearningRate = LearningRate, MinLearningRate = LearningRate, WeightDecay = WeightDecay,
-        GradClip = GradClip, BatchSize = Batch, MicroBatchSize = EffectiveMicroBatch,
-        MaxSteps = steps, EvalEverySteps = steps, KeepCheckpoints = 1, Precision = Precision,
-    };
+    /// <summary>Measured steps per run: <see cref="RssSteps"/> when set, else <see cref="Steps"/>.</summary>
+    public int MeasuredSteps => RssSteps > 0 ? RssSteps : Steps;
 
     public const string Usage = """
-        Training-step throughput and memory of CRATE and ViT: the real Trainer's step (forward + cross-entropy +
-        backward + gradient norm/clip + optimizer update) on synthetic images, timed between its StepCompleted events.
+        Training-step benchmark of every task's models: the real Trainer's step (the task's own spec, optimizer, parameter
+        groups, clipping, accumulation and precision) on synthetic batches of the preset's shapes, fp32 and bf16, against
+        the matmul rate at the model's largest weight product and at 2048x2048, with RSS over the run.
         usage: dotnet run -c Release --project bench -- [options]
-          --model crate|vit|both   (both)      --dim 192 --depth 6 --heads 6
-          --image 28 --patch 4 --channels 1 --classes 10
-          --batch 128 --threads 2 --steps 50 --warmup 5   (warm-up >= 1: the first step also times the trainer's setup)
-          --optimizer adamw|lion   (adamw)     --lr 1e-3 --weight-decay 0.05 --grad-clip 0 (0 = off)
-          --micro-batch N          (0 = the whole batch; must divide --batch: accumulation = batch / micro-batch)
-          --precision fp32|bf16    (fp32; bf16: matmuls and attention in bfloat16, weights and optimizer state float32)
-          --fast true|false        (true: ISTA one-product and SDPA paths; false: the plain formulas)
-          --rss-every N            (print RSS every N steps; 0 = off)
-          --matmul true|false      (measure the fp32 matmul rate; true)
+          --tasks vit,gpt2,mae,dino,bert   (all)    tasks to run
+          --model NAME[,NAME]              (all)    models to keep, e.g. crate (every task's CRATE) or vit,gpt2; 'both' = all
+          --preset small                   (small)  the task preset whose config is benchmarked (smoke, small, paper)
+          --set key=value                  (repeat) override a config key of every selected task, e.g. --set train.batch_size=128
+          --precision fp32|bf16|both       (both)
+          --steps 20 --warmup 3                     measured and warm-up steps (warm-up >= 1: the first step times the setup)
+          --rss-steps N                    (0: off) measure N steps and fail (exit 3) unless RSS after warm-up and at the end
+                                                    agree within --rss-tolerance (0.10)
+          --threads 2                               libtorch intra-op threads
+          --matmul true|false              (true)   matmul references; --matmul-seconds 1 per shape (best of the repeats)
+          --json FILE                               every number plus machine facts (CPU, flags, load, commit)
+        The prototype config of the former bench: --tasks vit --set model.dim=192 --set model.depth=6 --set model.heads=6
+          --set model.patch_size=4 --set train.batch_size=128 (CRATE and ViT at the same width).
         """;
 
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions();
+        var sets = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < args.Length; i++)
         {
             string key = args[i];
@@ -71,44 +66,57 @@ internal sealed record BenchOptions
             string v = args[++i];
             o = key switch
             {
-                "--model" => o with { Model = v is "crate" or "vit" or "both" ? v : throw new BenchUsageException($"--model must be crate, vit or both, not '{v}'") },
-                "--dim" => o with { Dim = Int(key, v) },
-                "--depth" => o with { Depth = Int(key, v) },
-                "--heads" => o with { Heads = Int(key, v) },
-                "--image" => o with { Image = Int(key, v) },
-                "--patch" => o with { Patch = Int(key, v) },
-                "--channels" => o with { Channels = Int(key, v) },
-                "--classes" => o with { Classes = Int(key, v) },
-                "--batch" => o with { Batch = Int(key, v) },
+                "--tasks" or "--task" => o with { Tasks = List(key, v, AllTasks) },
+                "--model" or "--models" => o with { Models = v == "both" ? [] : v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "--preset" => o with { Preset = v.Length > 0 ? v : throw new BenchUsageException("--preset needs a name") },
+                "--set" => Set(o, sets, v),
+                "--precision" => o with { Precisions = v switch
+                {
+                    "fp32" => [Precision.Fp32],
+                    "bf16" => [Precision.Bf16],
+                    "both" => [Precision.Fp32, Precision.Bf16],
+                    _ => throw new BenchUsageException($"--precision must be fp32, bf16 or both, not '{v}'"),
+                } },
                 "--threads" => o with { Threads = Int(key, v) },
                 "--steps" => o with { Steps = Int(key, v) },
                 "--warmup" => o with { Warmup = Int(key, v) },
-                "--fast" => o with { Fast = Bool(key, v) },
-                "--rss-every" => o with { RssEvery = Int(key, v, min: 0) },
+                "--rss-steps" => o with { RssSteps = Int(key, v, min: 0) },
+                "--rss-tolerance" => o with { RssTolerance = Real(key, v) },
                 "--matmul" => o with { Matmul = Bool(key, v) },
-                "--optimizer" => o with { Optimizer = v switch
-                {
-                    "adamw" => OptimizerKind.AdamW,
-                    "lion" => OptimizerKind.Lion,
-                    _ => throw new BenchUsageException($"--optimizer must be adamw or lion, not '{v}'"),
-                } },
-                "--lr" => o with { LearningRate = Real(key, v, positive: true) },
-                "--weight-decay" => o with { WeightDecay = Real(key, v) },
-                "--grad-clip" => o with { GradClip = Real(key, v) },
-                "--micro-batch" => o with { MicroBatch = Int(key, v, min: 0) },
-                "--precision" => o with { Precision = v switch { "fp32" => Precision.Fp32, "bf16" => Precision.Bf16, _ => throw new BenchUsageException($"--precision must be fp32 or bf16, not '{v}'") } },
+                "--matmul-seconds" => o with { MatmulSeconds = Real(key, v) is > 0 and var s ? s : throw new BenchUsageException("--matmul-seconds must be > 0") },
+                "--json" => o with { JsonPath = v.Length > 0 ? v : throw new BenchUsageException("--json needs a file name") },
+                "--dim" or "--depth" or "--heads" or "--image" or "--patch" or "--channels" or "--classes" or "--batch" or "--optimizer"
+                    or "--lr" or "--weight-decay" or "--grad-clip" or "--micro-batch" or "--fast" or "--rss-every" =>
+                    throw new BenchUsageException($"{key} is gone: the shapes and the recipe come from the task's preset; override them with --set " +
+                                                  "(e.g. --set model.dim=192, --set train.batch_size=128, --set train.micro_batch=32, --set train.grad_clip=1)"),
                 _ => throw new BenchUsageException($"unknown option {key}"),
             };
         }
-        if (o.Batch % o.EffectiveMicroBatch != 0)
-            throw new BenchUsageException($"--micro-batch {o.MicroBatch} must divide --batch {o.Batch}");
+        return o with { Sets = sets };
+    }
+
+    private static BenchOptions Set(BenchOptions o, List<KeyValuePair<string, string>> sets, string v)
+    {
+        int eq = v.IndexOf('=');
+        if (eq <= 0) throw new BenchUsageException($"--set needs key=value, not '{v}'");
+        sets.Add(new(v[..eq].Trim(), v[(eq + 1)..].Trim()));
         return o;
     }
 
-    private static double Real(string key, string v, bool positive = false) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) && (positive ? x > 0 : x >= 0)
+    private static string[] List(string key, string v, IReadOnlyList<string> allowed)
+    {
+        var items = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (items.Length == 0) throw new BenchUsageException($"{key} needs at least one of {string.Join(", ", allowed)}");
+        foreach (var item in items)
+            if (!allowed.Contains(item))
+                throw new BenchUsageException($"{key}: unknown task '{item}' (tasks: {string.Join(", ", allowed)})");
+        return items.Distinct().ToArray();
+    }
+
+    private static double Real(string key, string v) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) && x >= 0
             ? x
-            : throw new BenchUsageException($"{key} needs a number {(positive ? "> 0" : ">= 0")}, not '{v}'");
+            : throw new BenchUsageException($"{key} needs a number >= 0, not '{v}'");
 
     private static int Int(string key, string v, int min = 1) =>
         int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= min

@@ -1,12 +1,22 @@
 using System.Globalization;
+using System.Text.Json;
 using Crate.Bench;
-using Crate.Core.Modules;
+using Crate.Core.Contract;
+using Crate.Core.Runtime;
+using Crate.Core.Training;
+using Crate.Plugins.Bert;
+using Crate.Plugins.Dino;
+using Crate.Plugins.Gpt2;
+using Crate.Plugins.Mae;
+using Crate.Plugins.Vit;
 using TorchSharp;
-using static TorchSharp.torch;
 
-// Training-step benchmark: the real Trainer's step (forward + cross-entropy + backward + clip + optimizer update),
-// on synthetic data of the configured shape; median step time, throughput, RSS, and the machine's fp32
-// matmul rate through the same libtorch. See BenchOptions.Usage.
+// Training-step benchmark of every task (BenchOptions.Usage). The plugins are referenced as projects, not loaded
+// from the host's plugins/ folder: the bench then builds and runs from a clean checkout with `dotnet run`, needs no
+// host build, and a plugin that loses its IStepBenchmark fails the bench's build instead of silently dropping a row.
+// Like the host, it re-executes itself under jemalloc first (CRATE_ALLOCATOR=system keeps glibc), so the RSS measured
+// is the RSS of a training run.
+if (NativeAllocator.RelaunchIfNeeded() is { } relaunchCode) return relaunchCode;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 BenchOptions options;
 try
@@ -23,19 +33,63 @@ catch (BenchUsageException e)
 
 torch.set_num_threads(options.Threads);
 torch.set_num_interop_threads(1);
-torch.manual_seed(0);
-Console.WriteLine($"libtorch threads {torch.get_num_threads()}, allocator {ProcessMemory.Allocator()}, " +
-                  $"fast paths {(options.Fast ? "on" : "off")}, precision {options.Precision}, {Environment.ProcessorCount} logical CPUs");
+var machine = MachineFacts.Read(torch.get_num_threads());
+Console.WriteLine($"{machine.CpuModel}, {machine.LogicalCpus} logical CPUs, avx512_bf16 {machine.Avx512Bf16}, amx_bf16 {machine.AmxBf16}; " +
+                  $"libtorch threads {machine.TorchThreads}, allocator {machine.Allocator}; load average {machine.LoadAverageAtStart}; " +
+                  $"commit {machine.Commit[..Math.Min(12, machine.Commit.Length)]}{(machine.WorkingTreeDirty ? " (dirty)" : "")}");
 
-var matmulRates = options.Matmul ? MatmulRate.Measure([1024, 2048]) : [];
-foreach (var (size, gflops) in matmulRates)
-    Console.WriteLine($"fp32 matmul {size}x{size}: {gflops:F1} GFLOP/s");
-double peakMatmul = matmulRates.Count > 0 ? matmulRates.Max(r => r.Gflops) : double.NaN;
+ICrateTask[] known = [new VitTask(), new Gpt2Task(), new MaeTask(), new DinoTask(), new BertTask()];
+var plan = new List<(ICrateTask Task, string Model, ResolvedConfig Config)>();
+try
+{
+    plan.AddRange(BenchPlan.Resolve(known, options));
+}
+catch (Exception e) when (e is BenchUsageException or ConfigException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
 
+var references = new MatmulReferences(options.MatmulSeconds);
 var rows = new List<BenchRow>();
-foreach (var model in options.Model == "both" ? new[] { "crate", "vit" } : [options.Model])
-    rows.Add(TrainStepBench.Run(model, options, peakMatmul));
+var shapes = new List<GemmShape>();
+foreach (var (task, model, config) in plan)
+{
+    using var bench = ((IStepBenchmark)task).CreateStepBenchmark(model, config);
+    Console.WriteLine($"{task.Name}/{model}: {bench.Description}; {bench.Parameters:N0} parameters, batch {bench.Options.BatchSize} " +
+                      $"(micro-batch {bench.Options.EffectiveMicroBatch}), {bench.Options.Optimizer}, clip {bench.Options.GradClip:G3}");
+    shapes.Add(bench.LargestLinear);
+    if (options.Matmul) references.MeasureRound([bench.LargestLinear], options.Precisions);
+    foreach (var precision in options.Precisions)
+    {
+        var row = TrainStepBench.Run(task.Name, model, bench, precision, options);
+        Console.WriteLine($"  {row.Precision}: {row.MedianMs:F1} ms/step median, {row.AchievedGflops:F1} GFLOP/s, RSS {row.RssAfterWarmupMiB:F0} -> {row.RssEndMiB:F0} MiB");
+        rows.Add(row);
+    }
+}
+if (options.Matmul)
+{
+    Console.WriteLine("matmul references, second round:");
+    references.MeasureRound(shapes, options.Precisions);
+    rows = rows.Select(references.Apply).ToList();
+}
 
 Console.WriteLine();
-BenchRow.PrintTable(rows, options);
-return 0;
+BenchReport.PrintTable(rows, options, machine);
+if (options.JsonPath is { } path)
+{
+    var document = new { machine, options = new
+        {
+            options.Tasks, options.Models, options.Preset, Sets = options.Sets.Select(s => $"{s.Key}={s.Value}"),
+            Precisions = options.Precisions.Select(p => p.ToString().ToLowerInvariant()), options.Threads, options.Warmup,
+            MeasuredSteps = options.MeasuredSteps, options.RssSteps, options.RssTolerance, options.MatmulSeconds,
+        }, matmul = references.Best, matmul_measurements = references.Measured, rows };
+    File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+    Console.WriteLine($"wrote {Path.GetFullPath(path)}");
+}
+var notFlat = rows.Where(r => r.RssFlat == false).ToList();
+foreach (var r in notFlat)
+    Console.Error.WriteLine($"error: RSS of {r.Task}/{r.Model} {r.Precision} is not flat: {r.RssAfterWarmupMiB:F0} MiB after warm-up, " +
+                            $"{r.RssEndMiB:F0} MiB after {r.MeasuredSteps} more steps ({100 * r.RssChange:+0.0;-0.0} %, allowed ±{100 * options.RssTolerance:F0} %; " +
+                            $".NET heap {r.ManagedAfterWarmupMiB:F0} -> {r.ManagedEndMiB:F0} MiB)");
+return notFlat.Count > 0 ? 3 : 0;

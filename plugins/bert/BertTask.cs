@@ -17,7 +17,7 @@ namespace Crate.Plugins.Bert;
 /// bag-of-words baseline. Phase <c>finetune</c>: encoder + classification head on the downstream task (default: which
 /// party's president gave a State of the Union passage), accuracy and macro-F1.
 /// </summary>
-public sealed class BertTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
+public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
 {
     /// <summary>
     /// Held-out MLM loss per masked token; chance is a uniform guess over the 30,522-id bert-base-uncased
@@ -141,13 +141,7 @@ public sealed class BertTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
         options.Validate();
         var mlmTrain = new SequenceBatches(data.Mlm.Train.Select(s => s.Ids).ToArray(), null, options.EffectiveMicroBatch, seeds, pad);
         RequireBatches(mlmTrain, "train", data.Mlm.Train.Count, options.EffectiveMicroBatch);
-        var pretrain = new Trainer<TextBatch>(TrainingSpec.ForModel(module, mlmTrain,
-                loss: (b, step) =>
-                {
-                    var (loss, count, correct) = BertEvaluation.MaskedLoss(model, b, masking, step.Generator);
-                    if (count > 0) step.Record("mlm_acc", 100.0 * correct / count);
-                    return loss;
-                },
+        var pretrain = new Trainer<TextBatch>(MaskedLmSpec(model, mlmTrain, masking,
                 evaluate: e => BertEvaluation.HeldOut(model, data.Mlm.Validation, masking, pad, evalBatch, c.Get(BertKeys.EvalSequences), e.Device, e.Cancellation)),
             options, ctx.Phase("pretrain"));
         var device = pretrain.Device;
@@ -195,6 +189,21 @@ public sealed class BertTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
             ctx.Model, metrics.GetValueOrDefault("mlm_acc"), metrics["downstream_acc"], metrics["majority_acc"]);
         return new RunResult(metrics, whiteBox, []);
     }
+
+    /// <summary>
+    /// The masked-language-model spec <see cref="Run"/> pre-trains with: each micro-batch masked by <paramref name="masking"/>
+    /// with the step's generator, cross-entropy on the selected positions, the masked-token accuracy recorded as <c>mlm_acc</c>.
+    /// </summary>
+    public static TrainingSpec<TextBatch> MaskedLmSpec(IMaskedLanguageModel model, IBatchSource<TextBatch> batches, MlmMasking masking,
+        Func<EvalContext, IReadOnlyDictionary<string, double>>? evaluate) =>
+        TrainingSpec.ForModel((nn.Module)model, batches,
+            loss: (b, step) =>
+            {
+                var (loss, count, correct) = BertEvaluation.MaskedLoss(model, b, masking, step.Generator);
+                if (count > 0) step.Record("mlm_acc", 100.0 * correct / count);
+                return loss;
+            },
+            evaluate: evaluate);
 
     /// <inheritdoc />
     public EvaluationResult Evaluate(CheckpointRequest request) => BertCheckpoints.Evaluate(request);

@@ -18,7 +18,7 @@ namespace Crate.Plugins.Dino;
 /// 20-NN and a linear probe on the teacher backbone's [CLS] features, raw pixels beside them, a collapse monitor,
 /// the last layer's [CLS] attention (§3b) and, for CRATE, the white-box rows per layer (§4).
 /// </summary>
-public sealed class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
+public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
 {
     /// <summary>
     /// The teacher's 20-NN top-1; chance is a uniform guess over the dataset's classes (10 for the IDX and CIFAR-10

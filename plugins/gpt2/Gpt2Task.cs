@@ -16,7 +16,7 @@ namespace Crate.Plugins.Gpt2;
 /// next-token cross-entropy on GPT-2 BPE tokens. Reports validation loss (nats/token) and perplexity, the
 /// layer-wise white-box measurements of CRATE-GPT on validation sequences, and generates text (<c>sample</c>).
 /// </summary>
-public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamedConfigBuilder
+public sealed partial class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamedConfigBuilder
 {
     /// <inheritdoc />
     public string Name => "gpt2";
@@ -121,8 +121,7 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamed
         manual_seed(seeds.Init);
         using var model = Gpt2Models.Build(ctx.Model, shape);
         int evalBatch = c.GetInt(Gpt2Keys.EvalBatchSize), evalBatches = c.GetInt(Gpt2Keys.EvalBatches);
-        var spec = TrainingSpec.ForModel(model, new RandomWindowBatches(corpus.Train, options.EffectiveMicroBatch, shape.BlockSize, seeds.DataOrder),
-            loss: (b, _) => Gpt2Data.ModelLoss(model, b.X, b.Y),
+        var spec = LanguageModelSpec(model, new RandomWindowBatches(corpus.Train, options.EffectiveMicroBatch, shape.BlockSize, seeds.DataOrder),
             evaluate: e =>
             {
                 double loss = Gpt2Evaluation.MeanLoss(model, corpus.Val, evalBatch, shape.BlockSize, evalBatches, e.Device, e.Cancellation);
@@ -157,6 +156,11 @@ public sealed class Gpt2Task : ICrateTask, ITextSampler, IHeadlineMetric, INamed
         }
         return new RunResult(metrics, whiteBox, []);
     }
+
+    /// <summary>The spec <see cref="Run"/> trains: next-token cross-entropy of the model's logits.</summary>
+    public static TrainingSpec<LmBatch> LanguageModelSpec(nn.Module<Tensor, Tensor> model, IBatchSource<LmBatch> batches,
+        Func<EvalContext, IReadOnlyDictionary<string, double>>? evaluate) =>
+        TrainingSpec.ForModel(model, batches, loss: (b, _) => Gpt2Data.ModelLoss(model, b.X, b.Y), evaluate: evaluate);
 
     /// <inheritdoc />
     public string Sample(CheckpointRequest request, SamplingOptions options)

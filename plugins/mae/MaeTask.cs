@@ -18,7 +18,7 @@ namespace Crate.Plugins.Mae;
 /// encoder and decoder layers are measured (R^c, sparsity), reconstruction figures are saved; phase <c>finetune</c>
 /// trains encoder + linear head on whole images with layer-wise learning-rate decay (top-1).
 /// </summary>
-public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker, IHeadlineMetric
+public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker, IHeadlineMetric
 {
     /// <summary>
     /// Fine-tuned top-1: whether the pre-trained encoder plus head learned the classes at all; chance is a uniform
@@ -147,12 +147,7 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker, 
         TrainingResult pretrain;
         using (var batches = TrainBatches(data, pretrainOptions.EffectiveMicroBatch, seeds.DataOrder, workers, prefetch))
         {
-            var spec = TrainingSpec.ForModel(module, batches,
-                loss: (b, step) =>
-                {
-                    using var mask = MaeMask.Random(b.Count, shape.NumPatches, ratio, step.Device, step.Generator);
-                    return model.Forward(b.Images, mask).Loss;
-                },
+            var spec = PretrainSpec(module, batches, shape, ratio,
                 evaluate: e => new Dictionary<string, double> { ["recon_loss"] = evaluator.ReconstructionLoss(model, e.Device, e.Cancellation) });
             pretrain = new Trainer<ViewBatch>(spec, pretrainOptions, ctx.Phase("pretrain")).Run();
         }
@@ -220,6 +215,23 @@ public sealed class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker, 
         MaeModels.From(config, model);
         if (config.Get(MaeKeys.Finetune.LayerDecay) <= 0)
             throw new ConfigException("config key 'finetune.layer_decay': must be in (0, 1] (1: no decay)");
+    }
+
+    /// <summary>
+    /// The pre-training spec <see cref="Run"/> trains: the masked autoencoder's reconstruction loss under a fresh
+    /// random mask of <paramref name="ratio"/> of the patches per micro-batch, drawn from the step's generator.
+    /// </summary>
+    public static TrainingSpec<ViewBatch> PretrainSpec(nn.Module module, IBatchSource<ViewBatch> batches, MaeConfig shape, double ratio,
+        Func<EvalContext, IReadOnlyDictionary<string, double>>? evaluate)
+    {
+        var model = (IMaskedAutoencoder)module;
+        return TrainingSpec.ForModel(module, batches,
+            loss: (b, step) =>
+            {
+                using var mask = MaeMask.Random(b.Count, shape.NumPatches, ratio, step.Device, step.Generator);
+                return model.Forward(b.Images, mask).Loss;
+            },
+            evaluate: evaluate);
     }
 
     private static ImageBatchSource TrainBatches(MaeData data, int microBatch, long seed, int workers, bool prefetch) =>

@@ -16,7 +16,7 @@ namespace Crate.Plugins.Vit;
 /// measurements of the trained CRATE (§4) and its last-layer [CLS] attention maps (§3b). Both models
 /// train under one recipe with the shared trainer; presets differ only in architecture keys per model.
 /// </summary>
-public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder, IDataFittedConfig
+public sealed partial class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder, IDataFittedConfig
 {
     /// <inheritdoc />
     public string Name => "vit";
@@ -121,9 +121,7 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric,
         }), prefetch);
         var test = new VitEvaluation(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), workers, prefetch);
         double smoothing = config.Get(VitKeys.LabelSmoothing);
-        var spec = TrainingSpec.ForModel(model, batches,
-            loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing),
-            evaluate: e => test.Evaluate(model, e.Device, e.Cancellation));
+        var spec = ClassificationSpec(model, batches, smoothing, e => test.Evaluate(model, e.Device, e.Cancellation));
         var result = new Trainer<ViewBatch>(spec, options, ctx).Run();
 
         var final = result.FinalMetrics;
@@ -153,6 +151,11 @@ public sealed class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric,
         }
         return new RunResult(metrics, whiteBox, artifacts);
     }
+
+    /// <summary>The spec <see cref="Run"/> trains: cross-entropy with label smoothing <paramref name="smoothing"/> of the model's logits on the first view.</summary>
+    public static TrainingSpec<ViewBatch> ClassificationSpec(nn.Module<Tensor, Tensor> model, IBatchSource<ViewBatch> batches, double smoothing,
+        Func<EvalContext, IReadOnlyDictionary<string, double>>? evaluate) =>
+        TrainingSpec.ForModel(model, batches, loss: (b, _) => Losses.CrossEntropy(model.forward(b.Images), b.Labels, smoothing), evaluate: evaluate);
 
     /// <inheritdoc />
     public EvaluationResult Evaluate(CheckpointRequest request) => VitCheckpoints.Evaluate(request);

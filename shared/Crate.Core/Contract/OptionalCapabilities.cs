@@ -50,3 +50,14 @@ public interface ITextSampler
     /// <summary>Generates a continuation of the prompt; returns prompt and continuation as text.</summary>
     string Sample(CheckpointRequest request, SamplingOptions options);
 }
+
+/// <summary>
+/// Optional (additive to contract version 2): a task whose training step can be timed outside a run (<c>bench/</c>): the models of
+/// <c>model</c> at <c>config</c> (a preset resolved for that model), the spec its <c>Run</c> trains (the same
+/// builder, over <see cref="Training.SyntheticBatches{TBatch}"/> of the config's shapes) and its trainer options.
+/// </summary>
+public interface IStepBenchmark
+{
+    /// <summary>Builds the step of <paramref name="model"/> at <paramref name="config"/>; the caller disposes it.</summary>
+    Training.StepBenchmark CreateStepBenchmark(string model, ResolvedConfig config);
+}

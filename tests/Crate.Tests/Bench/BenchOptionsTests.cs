@@ -1,0 +1,75 @@
+using Crate.Bench;
+using Crate.Core.Contract;
+using Crate.Core.Training;
+using Crate.Plugins.Bert;
+using Crate.Plugins.Dino;
+using Crate.Plugins.Gpt2;
+using Crate.Plugins.Mae;
+using Crate.Plugins.Vit;
+
+namespace Crate.Tests.Bench;
+
+/// <summary>The benchmark's command line and the (task, model, config) plan it resolves.</summary>
+public sealed class BenchOptionsTests
+{
+    private static readonly ICrateTask[] Tasks = [new VitTask(), new Gpt2Task(), new MaeTask(), new DinoTask(), new BertTask()];
+
+    [Fact]
+    public void Defaults_run_every_task_in_both_precisions_at_the_small_preset()
+    {
+        var o = BenchOptions.Parse([]);
+        Assert.Equal(["vit", "gpt2", "mae", "dino", "bert"], o.Tasks);
+        Assert.Equal([Precision.Fp32, Precision.Bf16], o.Precisions);
+        Assert.Equal("small", o.Preset);
+        Assert.Null(o.JsonPath);
+        Assert.Equal(o.Steps, o.MeasuredSteps);
+    }
+
+    [Fact]
+    public void Options_are_read()
+    {
+        var o = BenchOptions.Parse(["--tasks", "gpt2,bert", "--model", "crate", "--precision", "bf16", "--steps", "9", "--warmup", "2",
+            "--rss-steps", "1000", "--rss-tolerance", "0.05", "--threads", "4", "--json", "out.json", "--set", "train.batch_size=8", "--matmul", "false"]);
+        Assert.Equal(["gpt2", "bert"], o.Tasks);
+        Assert.Equal(["crate"], o.Models);
+        Assert.Equal([Precision.Bf16], o.Precisions);
+        Assert.Equal((9, 2, 1000, 1000, 0.05, 4), (o.Steps, o.Warmup, o.RssSteps, o.MeasuredSteps, o.RssTolerance, o.Threads));
+        Assert.Equal("out.json", o.JsonPath);
+        Assert.Equal([new KeyValuePair<string, string>("train.batch_size", "8")], o.Sets);
+        Assert.False(o.Matmul);
+        Assert.Equal([Precision.Fp32], BenchOptions.Parse(["--precision", "fp32"]).Precisions);
+    }
+
+    [Theory]
+    [InlineData("--precision", "fp16", "--precision must be fp32, bf16 or both")]
+    [InlineData("--tasks", "vit,imagenet", "unknown task 'imagenet'")]
+    [InlineData("--steps", "0", "--steps needs an integer >= 1")]
+    [InlineData("--set", "model.dim", "--set needs key=value")]
+    [InlineData("--dim", "192", "--set model.dim=192")]
+    [InlineData("--bogus", "1", "unknown option --bogus")]
+    public void Bad_options_name_the_cause(string key, string value, string expected)
+    {
+        var e = Assert.Throws<BenchUsageException>(() => BenchOptions.Parse([key, value]));
+        Assert.Contains(expected, e.Reason);
+    }
+
+    [Fact]
+    public void A_model_filter_picks_that_model_in_every_task_and_sets_apply()
+    {
+        var o = BenchOptions.Parse(["--model", "crate", "--tasks", "vit,gpt2", "--set", "train.batch_size=8"]);
+        var plan = BenchPlan.Resolve(Tasks, o).ToList();
+        Assert.Equal([("vit", "crate"), ("gpt2", "crate")], plan.Select(p => (p.Task.Name, p.Model)));
+        Assert.All(plan, p => Assert.Equal(8, p.Config.GetInt(TrainerKeys.Train.BatchSize)));
+    }
+
+    [Fact]
+    public void Plan_errors_name_the_task_and_key()
+    {
+        Assert.Contains("task 'gpt2' has no config key 'model.dim'",
+            Assert.Throws<BenchUsageException>(() => BenchPlan.Resolve(Tasks, BenchOptions.Parse(["--tasks", "vit,gpt2", "--set", "model.dim=64"]))).Reason);
+        Assert.Contains("no selected task has a model named 'resnet'",
+            Assert.Throws<BenchUsageException>(() => BenchPlan.Resolve(Tasks, BenchOptions.Parse(["--model", "resnet"]))).Reason);
+        Assert.Contains("has no preset 'huge'",
+            Assert.Throws<BenchUsageException>(() => BenchPlan.Resolve(Tasks, BenchOptions.Parse(["--preset", "huge"]))).Reason);
+    }
+}
