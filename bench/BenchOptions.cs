@@ -44,7 +44,8 @@ internal sealed record BenchOptions
           --precision fp32|bf16|both       (both)
           --steps 20 --warmup 3                     measured and warm-up steps (warm-up >= 1: the first step times the setup)
           --rss-steps N                    (0: off) measure N steps and fail (exit 3) unless RSS after warm-up and at the end
-                                                    agree within --rss-tolerance (0.10)
+                                                    agree within --rss-tolerance (0.10); each RSS reading follows a
+                                                    full garbage collection (not timed)
           --threads 2                               libtorch intra-op threads
           --matmul true|false              (true)   matmul references; --matmul-seconds 1 per shape (best of the repeats)
           --json FILE                               every number plus machine facts (CPU, flags, load, commit)

@@ -43,6 +43,8 @@ internal static class TrainStepBench
             double seconds = (clock.Elapsed - stepStart).TotalSeconds;
             lastLoss = report.Loss;
             if (report.Step > o.Warmup) times.Add(seconds);
+            bool reading = report.Step == o.Warmup || report.Step == total || (o.RssSteps > 0 && report.Step % reportEvery == 0);
+            if (reading && o.RssSteps > 0) Settle();
             if (report.Step == o.Warmup) (rssAfterWarmup, managedAfterWarmup) = (ProcessMemory.RssMiB(), ManagedMiB());
             if (report.Step == total) (rssEnd, managedEnd) = (ProcessMemory.RssMiB(), ManagedMiB());
             if (o.RssSteps > 0 && report.Step % reportEvery == 0)
@@ -59,6 +61,19 @@ internal static class TrainStepBench
             o.Warmup, times.Count, median * 1e3, times[0] * 1e3, times[^1] * 1e3, options.BatchSize / median, flops / 1e9, achieved,
             bench.LargestLinear, null, null,
             rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss);
+    }
+
+    /// <summary>
+    /// A full blocking garbage collection with finalizers before an RSS reading of <c>--rss-steps</c> (outside the
+    /// timed part): the .NET heap grows by tens of MiB between collections (none may run in 1,000 small steps on a
+    /// machine with a large cache, whose first-generation budget is large), so an unsettled reading measures when
+    /// the collector last ran, not whether a step leaks.
+    /// </summary>
+    private static void Settle()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     /// <summary>The .NET heap in MiB: bytes allocated and not yet collected (garbage included until a collection runs).</summary>
