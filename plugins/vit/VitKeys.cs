@@ -68,6 +68,14 @@ public static class VitKeys
     public static readonly ConfigKey<double> Eta = Key.Float("model.eta", 0.1, "CRATE ISTA step size eta (the reference's `ista`)", 0, 10);
     /// <summary><c>model.lambda</c>.</summary>
     public static readonly ConfigKey<double> Lambda = Key.Float("model.lambda", 0.1, "CRATE ISTA sparsity penalty lambda", 0, 10);
+
+    /// <summary>
+    /// The fast kernels (ISTA through one product with I + η(D − DᵀD), attention through scaled_dot_product_attention)
+    /// or the plain formulas: the same function within float rounding, for timing the fast paths (bench). Left out of
+    /// the run key at its default, so runs from before the key keep their keys.
+    /// </summary>
+    public static readonly ConfigKey<bool> FastKernels = Key.Bool("model.fast_kernels", true,
+        "fast ISTA/attention kernels (true) or the plain formulas (false); same function, for timing").OmittedAtDefault();
     /// <summary><c>model.mlp_ratio</c>.</summary>
     public static readonly ConfigKey<double> MlpRatio = Key.Float("model.mlp_ratio", 4.0, "ViT MLP hidden width / dim", 0.01, 64);
 
@@ -91,7 +99,7 @@ public static class VitKeys
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
         Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
-        Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, HeadDim, Pool, Eta, Lambda, MlpRatio,
+        Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, HeadDim, Pool, Eta, Lambda, MlpRatio, FastKernels,
         LabelSmoothing, EvalBatch, WhiteBoxSamples, AttentionImages,
         .. TrainerKeys.All,
     ];

@@ -78,12 +78,15 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
     {
         var crate = new CrateConfig(Dim, Depth, Heads, ImageSize, PatchSize, Channels, NumClasses,
             Pool: config.Get(VitKeys.Pool) == "mean" ? Pooling.Mean : Pooling.Cls,
-            Eta: config.Get(VitKeys.Eta), Lambda: config.Get(VitKeys.Lambda));
+            Eta: config.Get(VitKeys.Eta), Lambda: config.Get(VitKeys.Lambda), Fast: config.Get(VitKeys.FastKernels));
         return HeadDim * Heads == Dim ? crate : crate with { HeadDim = HeadDim };
     }
 
     /// <summary>The ViT baseline config (timm VisionTransformer with global average pooling, as the reference's main.py).</summary>
     public VitConfig ToVit() => new(Dim, Depth, Heads, ImageSize, PatchSize, Channels, NumClasses, MlpRatio);
+
+    /// <summary>The ViT baseline config with <c>model.fast_kernels</c> from <paramref name="config"/>.</summary>
+    public VitConfig ToVit(ResolvedConfig config) => ToVit() with { Fast = config.Get(VitKeys.FastKernels) };
 
     /// <summary>Trainable parameters of <paramref name="model"/> at this shape, by formula (nothing is built).</summary>
     public long ParameterCount(string model, ResolvedConfig config) =>
@@ -93,7 +96,7 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
     public nn.Module<Tensor, Tensor> Build(string model, ResolvedConfig config) => model switch
     {
         Crate => new CrateClassifier(ToCrate(config)),
-        Vit => new VisionTransformer(ToVit()),
+        Vit => new VisionTransformer(ToVit(config)),
         _ => throw new ConfigException($"unknown model '{model}' (vit task models: {Crate}, {Vit})"),
     };
 
