@@ -29,6 +29,9 @@ internal sealed record BenchOptions
     public double MatmulSeconds { get; init; } = 1.0;
     public string? JsonPath { get; init; }
 
+    /// <summary>When set: time the parts of one CRATE layer at this shape (<see cref="CrateLayerBench"/>) instead of the training steps.</summary>
+    public LayerShape? Layer { get; init; }
+
     /// <summary>Measured steps per run: <see cref="RssSteps"/> when set, else <see cref="Steps"/>.</summary>
     public int MeasuredSteps => RssSteps > 0 ? RssSteps : Steps;
 
@@ -49,6 +52,9 @@ internal sealed record BenchOptions
           --threads 2                               libtorch intra-op threads
           --matmul true|false              (true)   matmul references; --matmul-seconds 1 per shape (best of the repeats)
           --json FILE                               every number plus machine facts (CPU, flags, load, commit)
+          --layer B,n,d,K                           instead of the steps: forward + backward of one CRATE layer and of each
+                                                    of its parts (LayerNorm, qkv, attention, output map, ISTA) at batch B,
+                                                    n tokens, width d, K heads, per precision (e.g. 128,50,192,6: the prototype)
         The prototype config of the former bench: --tasks vit --set model.dim=192 --set model.depth=6 --set model.heads=6
           --set model.patch_size=4 --set train.batch_size=128 (CRATE and ViT at the same width).
         """;
@@ -85,6 +91,7 @@ internal sealed record BenchOptions
                 "--rss-tolerance" => o with { RssTolerance = Real(key, v) },
                 "--matmul" => o with { Matmul = Bool(key, v) },
                 "--matmul-seconds" => o with { MatmulSeconds = Real(key, v) is > 0 and var s ? s : throw new BenchUsageException("--matmul-seconds must be > 0") },
+                "--layer" => o with { Layer = LayerShape.Parse(v) },
                 "--json" => o with { JsonPath = v.Length > 0 ? v : throw new BenchUsageException("--json needs a file name") },
                 "--dim" or "--depth" or "--heads" or "--image" or "--patch" or "--channels" or "--classes" or "--batch" or "--optimizer"
                     or "--lr" or "--weight-decay" or "--grad-clip" or "--micro-batch" or "--fast" or "--rss-every" =>
@@ -130,6 +137,23 @@ internal sealed record BenchOptions
         "false" or "0" or "no" => false,
         _ => throw new BenchUsageException($"{key} needs true or false, not '{v}'"),
     };
+}
+
+/// <summary>The shape of <c>--layer</c>: batch, tokens, width, heads (the head width is d / K).</summary>
+internal sealed record LayerShape(int Batch, int Tokens, int Dim, int Heads)
+{
+    public static LayerShape Parse(string v)
+    {
+        var parts = v.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 4 || !parts.All(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 1))
+            throw new BenchUsageException($"--layer needs B,n,d,K (four integers >= 1), not '{v}'");
+        var n = parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        if (n[2] % n[3] != 0)
+            throw new BenchUsageException($"--layer: width {n[2]} is not divisible by {n[3]} heads");
+        return new LayerShape(n[0], n[1], n[2], n[3]);
+    }
+
+    public override string ToString() => $"B {Batch}, n {Tokens}, d {Dim}, K {Heads}";
 }
 
 /// <summary>Bad command line (<see cref="Reason"/> says why) or a request for help (no reason).</summary>

@@ -18,10 +18,13 @@ internal static class BenchReport
                               $"{$"{r.MinMs:F0}-{r.MaxMs:F0}",13} | {r.SamplesPerSecond,9:F1} | {r.GflopPerStep,10:F3} | {r.AchievedGflops,7:F1} | " +
                               $"{Percent(r.PercentOfGemm),6} | {Percent(r.PercentOfSquare),6} | {$"{r.RssAfterWarmupMiB:F0}→{r.RssEndMiB:F0} ({100 * r.RssChange:+0;-0}%)",17} | " +
                               $"{(r.RssFlat is { } f ? (f ? "yes" : "NO") : "-"),4} |");
-        foreach (var g in rows.GroupBy(r => (r.Task, r.Model)).Where(g => g.Count() == 2))
+        foreach (var p in PrecisionPair.Of(rows))
         {
-            var (fp32, bf16) = (g.First(r => r.Precision == "fp32"), g.First(r => r.Precision == "bf16"));
-            Console.WriteLine($"  {g.Key.Task}/{g.Key.Model}: bf16 step = {bf16.MedianMs / fp32.MedianMs:F2} x fp32; largest weight product {fp32.LargestGemm}");
+            var largest = rows.First(r => r.Task == p.Task && r.Model == p.Model).LargestGemm;
+            string bound = p.ProductsOnlySpeedUp is { } b
+                ? $"; its products at the reference rates: {p.Fp32GemmMs:F1} ms fp32, {p.Bf16GemmMs:F1} ms bf16, so sped-up products alone would give {b:F2}x"
+                : "";
+            Console.WriteLine($"  {p.Task}/{p.Model}: bf16 step = {1 / p.SpeedUp:F2} x fp32 ({p.SpeedUp:F2}x speed-up){bound}; largest weight product {largest}");
         }
     }
 

@@ -38,6 +38,19 @@ Console.WriteLine($"{machine.CpuModel}, {machine.LogicalCpus} logical CPUs, avx5
                   $"libtorch threads {machine.TorchThreads}, allocator {machine.Allocator}; load average {machine.LoadAverageAtStart}; " +
                   $"commit {machine.Commit[..Math.Min(12, machine.Commit.Length)]}{(machine.WorkingTreeDirty ? " (dirty)" : "")}");
 
+if (options.Layer is { } layerShape)
+{
+    var parts = CrateLayerBench.Run(layerShape, options);
+    CrateLayerBench.Print(parts, layerShape, options, machine);
+    if (options.JsonPath is { } layerJson)
+    {
+        File.WriteAllText(layerJson, JsonSerializer.Serialize(new { machine, layer = layerShape, options.Threads, options.Warmup, options.Steps, parts },
+            new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        Console.WriteLine($"wrote {Path.GetFullPath(layerJson)}");
+    }
+    return 0;
+}
+
 ICrateTask[] known = [new VitTask(), new Gpt2Task(), new MaeTask(), new DinoTask(), new BertTask()];
 var plan = new List<(ICrateTask Task, string Model, ResolvedConfig Config)>();
 try
@@ -83,7 +96,8 @@ if (options.JsonPath is { } path)
             options.Tasks, options.Models, options.Preset, Sets = options.Sets.Select(s => $"{s.Key}={s.Value}"),
             Precisions = options.Precisions.Select(p => p.ToString().ToLowerInvariant()), options.Threads, options.Warmup,
             MeasuredSteps = options.MeasuredSteps, options.RssSteps, options.RssTolerance, options.MatmulSeconds,
-        }, matmul = references.Best, matmul_measurements = references.Measured, rows };
+        }, matmul = references.Best, matmul_measurements = references.Measured, rows,
+        precision_pairs = PrecisionPair.Of(rows) };
     File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
     Console.WriteLine($"wrote {Path.GetFullPath(path)}");
 }

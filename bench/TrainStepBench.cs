@@ -16,6 +16,37 @@ internal sealed record BenchRow(
 
     /// <summary>Achieved rate as a share of the 2048² matmul rate, same precision.</summary>
     public double? PercentOfSquare => SquareGflops is > 0 ? 100 * AchievedGflops / SquareGflops : null;
+
+    /// <summary>
+    /// Milliseconds the step's products would take at the matmul rate of the model's largest weight product (same
+    /// precision); the rest of <see cref="MedianMs"/> is element-wise work, normalisation, attention's softmax, casts,
+    /// the optimizer and whatever the products lose to smaller shapes.
+    /// </summary>
+    public double? GemmMs => GemmGflops is > 0 ? 1e3 * GflopPerStep / GemmGflops : null;
+}
+
+/// <summary>
+/// fp32 against bf16 for one (task, model): the measured speed-up and the speed-up bf16 could give if it sped up the
+/// products alone, from the reference rates: fp32 step / (fp32 step − its products at the fp32 rate + the products at
+/// the bf16 rate). When the measured value stays far below that estimate the casts and element-wise work in bf16 cost
+/// what its products save; when the estimate itself is low the step is not matmul-bound and no precision of the
+/// products can make it much faster.
+/// </summary>
+internal sealed record PrecisionPair(string Task, string Model, double Fp32Ms, double Bf16Ms, double? Fp32GemmMs, double? Bf16GemmMs)
+{
+    /// <summary>fp32 step / bf16 step, measured.</summary>
+    public double SpeedUp => Fp32Ms / Bf16Ms;
+
+    /// <summary>The speed-up of a bf16 step that sped up only the products, at the reference rates (null without them).</summary>
+    public double? ProductsOnlySpeedUp => Fp32GemmMs is { } f && Bf16GemmMs is { } b ? Fp32Ms / (Fp32Ms - f + b) : null;
+
+    /// <summary>The pairs of <paramref name="rows"/> measured in both precisions.</summary>
+    public static List<PrecisionPair> Of(IEnumerable<BenchRow> rows) =>
+        rows.GroupBy(r => (r.Task, r.Model))
+            .Where(g => g.Any(r => r.Precision == "fp32") && g.Any(r => r.Precision == "bf16"))
+            .Select(g => (Fp32: g.First(r => r.Precision == "fp32"), Bf16: g.First(r => r.Precision == "bf16")))
+            .Select(p => new PrecisionPair(p.Fp32.Task, p.Fp32.Model, p.Fp32.MedianMs, p.Bf16.MedianMs, p.Fp32.GemmMs, p.Bf16.GemmMs))
+            .ToList();
 }
 
 /// <summary>

@@ -47,6 +47,8 @@ public sealed class BenchOptionsTests
     [InlineData("--set", "model.dim", "--set needs key=value")]
     [InlineData("--dim", "192", "--set model.dim=192")]
     [InlineData("--bogus", "1", "unknown option --bogus")]
+    [InlineData("--layer", "128,50,192", "--layer needs B,n,d,K")]
+    [InlineData("--layer", "128,50,190,6", "width 190 is not divisible by 6 heads")]
     public void Bad_options_name_the_cause(string key, string value, string expected)
     {
         var e = Assert.Throws<BenchUsageException>(() => BenchOptions.Parse([key, value]));
@@ -71,5 +73,18 @@ public sealed class BenchOptionsTests
             Assert.Throws<BenchUsageException>(() => BenchPlan.Resolve(Tasks, BenchOptions.Parse(["--model", "resnet"]))).Reason);
         Assert.Contains("has no preset 'huge'",
             Assert.Throws<BenchUsageException>(() => BenchPlan.Resolve(Tasks, BenchOptions.Parse(["--preset", "huge"]))).Reason);
+    }
+
+    [Fact]
+    public void Layer_shape_is_read_and_its_parts_are_timed_in_each_precision()
+    {
+        var o = BenchOptions.Parse(["--layer", "2,5,8,2", "--steps", "2", "--warmup", "1"]);
+        Assert.Equal(new LayerShape(2, 5, 8, 2), o.Layer);
+        var rows = CrateLayerBench.Run(o.Layer!, o);
+        Assert.Equal(["fp32", "bf16"], rows.Select(r => r.Precision).Distinct());
+        Assert.Equal(6, rows.Count(r => r.Precision == "fp32"));
+        Assert.Equal(8, rows.Count(r => r.Precision == "bf16"));
+        Assert.All(rows, r => Assert.True(r.MedianMs > 0 && r.MinMs <= r.MedianMs, $"{r.Part} {r.Precision}: {r.MinMs} / {r.MedianMs} ms"));
+        Assert.Equal("CRATE layer", rows[0].Part);
     }
 }
