@@ -40,8 +40,7 @@ internal static class CrateLayerBench
             rows.Add(Time("  LayerNorm (one of two)", p, v => layer.Attention.norm.forward(v), x, o));
             rows.Add(Time("  MSSA qkv projection", p, v => MixedPrecision.Out(MixedPrecision.Linear(mssa.qkv, v, type), type), x, o));
             rows.Add(Time("  MSSA attention", p, v => MixedPrecision.Out(SubspaceAttention.Attend(v, shape.Heads), type), w, o));
-            rows.Add(Time("  MSSA output map", p, v => mssa.to_out is null ? v : MixedPrecision.Out(MixedPrecision.Linear(
-                (TorchSharp.Modules.Linear)mssa.to_out.children().First(), v, type), type), o1, o));
+            rows.Add(Time("  MSSA output map", p, v => MixedPrecision.Out(mssa.OutputMap(v), type), o1, o));
             rows.Add(Time("  ISTA block", p, v => layer.Ista.fn.forward(v), x, o));
             if (precision == Precision.Bf16)
             {
@@ -65,18 +64,13 @@ internal static class CrateLayerBench
     private static Tensor Bf16StreamLayer(CrateLayer layer, Tensor z, LayerShape shape)
     {
         var bf = ScalarType.BFloat16;
-        var mssa = layer.Attention.fn;
-        var ln1 = layer.Attention.norm;
-        var y = nn.functional.layer_norm(z, [shape.Dim], ln1.weight!.to_type(bf), ln1.bias!.to_type(bf));      // [B, n, d] bf16
-        var w = nn.functional.linear(y, mssa.qkv.weight!.to_type(bf));                                      // [B, n, K·p] bf16
-        var a = SubspaceAttention.Attend(w, shape.Heads);                                                    // float32 inside
-        var outMap = (TorchSharp.Modules.Linear)mssa.to_out!.children().First();
-        var half = z + nn.functional.linear(a, outMap.weight!.to_type(bf)).add_(outMap.bias!.to_type(bf));    // Z^{ℓ+1/2} bf16
-        var ln2 = layer.Ista.norm;
-        var y2 = nn.functional.layer_norm(half, [shape.Dim], ln2.weight!.to_type(bf), ln2.bias!.to_type(bf));
-        var d = layer.Ista.fn.weight;
-        var m = eye(shape.Dim, dtype: d.dtype) + layer.Ista.fn.Eta * (d - d.t().matmul(d));                    // M [d, d] float32
-        return nn.functional.relu(matmul(y2, m.to_type(bf)) - layer.Ista.fn.Eta * layer.Ista.fn.Lambda);      // Z^{ℓ+1} bf16
+        var (mssa, ista) = (layer.Attention.fn, layer.Ista.fn);
+        Tensor Norm(TorchSharp.Modules.LayerNorm ln, Tensor x) =>
+            nn.functional.layer_norm(x, [shape.Dim], MixedPrecision.In(ln.weight!, bf), MixedPrecision.In(ln.bias!, bf));
+        var w = MixedPrecision.Linear(mssa.qkv, Norm(layer.Attention.norm, z), bf);                   // [B, n, K·p] bf16
+        var half = z + mssa.OutputMap(SubspaceAttention.Attend(w, shape.Heads));                      // Z^{ℓ+1/2} [B, n, d] bf16 (mssa's compute type)
+        var m = IstaBlock.StepMatrix(ista.weight, ista.Eta);                                           // M [d, d] float32
+        return nn.functional.relu(MixedPrecision.MatMul(Norm(layer.Ista.norm, half), m, bf) - ista.Eta * ista.Lambda);   // Z^{ℓ+1} bf16
     }
 
     /// <summary>Median and fastest forward + backward of <paramref name="f"/> on a fresh leaf copy of <paramref name="input"/>.</summary>

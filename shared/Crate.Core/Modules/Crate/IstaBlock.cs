@@ -70,9 +70,13 @@ public sealed class IstaBlock : nn.Module<Tensor, Tensor>, IMixedPrecision
     }
 
     /// <summary>The tested optimisation: ReLU(Y·(I + η(D − DᵀD)) − ηλ), one [B·n, d]×[d, d] product.</summary>
-    private static Tensor FusedStep(Tensor y, Tensor d, double eta, double lambda, ScalarType? type)
+    private static Tensor FusedStep(Tensor y, Tensor d, double eta, double lambda, ScalarType? type) =>
+        nn.functional.relu(MixedPrecision.MatMul(y, StepMatrix(d, eta), type) - eta * lambda);     // [..., d]
+
+    /// <summary>The fast path's matrix M = I + η(D − DᵀD) [d, d], in the type of <paramref name="d"/>.</summary>
+    public static Tensor StepMatrix(Tensor d, double eta)
     {
-        var m = eye(d.shape[0], dtype: d.dtype, device: d.device) + eta * (d - d.t().matmul(d));   // M [d, d]
-        return nn.functional.relu(MixedPrecision.MatMul(y, m, type) - eta * lambda);                // [..., d]
+        using var scope = NewDisposeScope();
+        return (eye(d.shape[0], dtype: d.dtype, device: d.device) + eta * (d - d.t().matmul(d))).MoveToOuterDisposeScope();   // M [d, d]
     }
 }

@@ -62,16 +62,20 @@ public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>, IMix
         using var scope = NewDisposeScope();
         var w = MixedPrecision.Linear(qkv, x, ComputeType);                           // [B, n, K·p]
         var o = SubspaceAttention.Attend(w, Heads, Causal, keyPadding, Dropout, training, Fast);   // [B, n, K·p]
-        var y = to_out is null ? o : OutputMap(o);                                    // [B, n, d]
+        var y = OutputMap(o);                                                         // [B, n, d]
         return MixedPrecision.Out(y, ComputeType).MoveToOuterDisposeScope();
     }
 
-    /// <summary><c>to_out</c> (Linear, then Dropout) with the Linear in the compute type.</summary>
-    private Tensor OutputMap(Tensor o)
+    /// <summary>
+    /// <c>to_out</c> (Linear, then Dropout) of the concatenated heads [B, n, K·p] → [B, n, d], the Linear in the compute
+    /// type and the result left in it; <paramref name="o"/> itself when there is no output map.
+    /// </summary>
+    public Tensor OutputMap(Tensor o)
     {
-        if (ComputeType is null) return to_out!.forward(o);
+        if (to_out is null) return o;
+        if (ComputeType is null) return to_out.forward(o);
         var y = o;
-        foreach (var layer in to_out!.children())
+        foreach (var layer in to_out.children())
             y = layer is Linear linear ? MixedPrecision.Linear(linear, y, ComputeType) : ((nn.Module<Tensor, Tensor>)layer).forward(y);
         return y;
     }

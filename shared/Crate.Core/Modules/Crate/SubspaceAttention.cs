@@ -52,20 +52,12 @@ public static class SubspaceAttention
 
     /// <summary>
     /// The tested optimisation: scaled_dot_product_attention with q = k = v = W_k (its default scale is
-    /// 1/√p); with an explicit mask the causal part is already inside it. Tested equal to <see cref="Plain"/>
+    /// 1/√p); with an explicit mask the causal part is already inside it. Through <see cref="MixedPrecision.Attention"/>,
+    /// so a bf16 input on the CPU is attended in float32 with one cast shared by q = k = v. Tested equal to <see cref="Plain"/>
     /// in value and gradient (<c>MssaTests</c>, <c>CrateModelTests.FastAndPlainClassifiersAgreeInValueAndGradient</c>).
     /// </summary>
-    private static Tensor Fused(Tensor wh, Tensor? allowed, bool causal, double pDrop)
-    {
-        if (wh.dtype != ScalarType.Float32 && wh.device_type == DeviceType.CPU)
-        {
-            // bf16 on the CPU: float32 attention (MixedPrecision.Attention), with the one cast q = k = v shares.
-            using var scope = NewDisposeScope();
-            var w32 = wh.to_type(ScalarType.Float32);
-            return Fused(w32, allowed, causal, pDrop).to_type(wh.dtype).MoveToOuterDisposeScope();
-        }
-        return nn.functional.scaled_dot_product_attention(wh, wh, wh, allowed, pDrop, is_casual: causal && allowed is null);   // [B, K, n, p]
-    }
+    private static Tensor Fused(Tensor wh, Tensor? allowed, bool causal, double pDrop) =>
+        MixedPrecision.Attention(wh, wh, wh, allowed, pDrop, causal && allowed is null);   // [B, K, n, p]; q = k = v share one cast
 
     /// <summary>
     /// The softmax attention maps softmax(W_k W_kᵀ/√p) [B, K, n, n] (rows are queries), e.g. for the
