@@ -66,12 +66,7 @@ public class JobsTests
             "--set", "train.epochs=40", "--set", "train.checkpoint_every=5", "--out", outDir, .. Plugins];
         using (var p = HostProcess.Start(args))
         {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            var deadline = DateTime.UtcNow.AddMinutes(3);
-            while (CheckpointedRuns(outDir) < 2 && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(200);
-            if (p.HasExited) Assert.Fail("the plan ended before Ctrl-C: " + await stderr);
-            Assert.True(CheckpointedRuns(outDir) == 2, "not both runs checkpointed within 3 minutes");
+            var (stdout, stderr) = await UntilBothRunsCheckpointed(p, outDir, "Ctrl-C");
             // The signal goes to the host alone (not to its process group, as a terminal's Ctrl-C would): it stops its jobs itself.
             var signal = HostEndToEndTests.SigIntIgnored() ? "-TERM" : "-INT";
             using (var kill = System.Diagnostics.Process.Start("kill", [signal, p.Id.ToString()])) kill.WaitForExit();
@@ -105,11 +100,7 @@ public class JobsTests
         HostProcess.Result first;
         using (var p = HostProcess.Start(args))
         {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            var deadline = DateTime.UtcNow.AddMinutes(3);
-            while (CheckpointedRuns(outDir) < 2 && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(200);
-            if (p.HasExited) Assert.Fail("the plan ended before a job could be killed: " + await stderr);
+            var (stdout, stderr) = await UntilBothRunsCheckpointed(p, outDir, "a job could be killed");
             var job = ChildProcesses(p.Id).First();
             using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", job.ToString()])) kill.WaitForExit();
             Assert.True(p.WaitForExit(180_000), "the other job did not finish within 3 minutes");
@@ -185,6 +176,21 @@ public class JobsTests
     private static List<string> Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
 
     /// <summary>How many runs under <paramref name="outDir"/> have a complete checkpoint.</summary>
+    /// <summary>
+    /// Reads the host's output in the background and waits (up to 3 minutes) until both runs of the plan have a
+    /// checkpoint; fails if the plan ends before <paramref name="before"/> could happen.
+    /// </summary>
+    private static async Task<(Task<string> Stdout, Task<string> Stderr)> UntilBothRunsCheckpointed(System.Diagnostics.Process p, string outDir, string before)
+    {
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (CheckpointedRuns(outDir) < 2 && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(200);
+        if (p.HasExited) Assert.Fail($"the plan ended before {before}: " + await stderr);
+        Assert.True(CheckpointedRuns(outDir) == 2, "not both runs checkpointed within 3 minutes");
+        return (stdout, stderr);
+    }
+
     private static int CheckpointedRuns(string outDir)
     {
         try
