@@ -296,9 +296,7 @@ public sealed class DinoHead : nn.Module<Tensor, Tensor>, IMixedPrecision
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x;
-        foreach (var layer in mlp.children())
-            h = layer is Linear linear ? MixedPrecision.Linear(linear, h, ComputeType) : ((nn.Module<Tensor, Tensor>)layer).forward(h);
+        var h = MixedPrecision.Sequential(mlp, x, ComputeType);                              // [B, bottleneck]
         var y = nn.functional.normalize(MixedPrecision.Out(h, ComputeType), p: 2, dim: -1); // [B, bottleneck], unit rows
         return MixedPrecision.Out(last_layer.forward(y, ComputeType), ComputeType).MoveToOuterDisposeScope();   // [B, K]
     }

@@ -75,6 +75,20 @@ public static class MixedPrecision
     }
 
     /// <summary>
+    /// <paramref name="layers"/> applied in order, its Linear layers through <see cref="Linear(TorchSharp.Modules.Linear, Tensor, ScalarType?)"/>
+    /// (the rest, activations and dropout, as they are); the result stays in <paramref name="type"/>. With a null type,
+    /// the Sequential's own forward.
+    /// </summary>
+    public static Tensor Sequential(Sequential layers, Tensor x, ScalarType? type)
+    {
+        if (type is null) return layers.forward(x);
+        var y = x;
+        foreach (var layer in layers.children())
+            y = layer is Linear linear ? Linear(linear, y, type) : ((nn.Module<Tensor, Tensor>)layer).forward(y);
+        return y;
+    }
+
+    /// <summary>
     /// scaled_dot_product_attention(q, k, v) in the type of <paramref name="q"/>, except bfloat16 on the CPU, which
     /// runs in float32 and is cast back: libtorch 2.10's CPU attention backward in bf16 measured 2.6× slower than
     /// float32 at [128, 6, 50, 32] (the forward was even), while the casts cost a few percent of it. On CUDA it

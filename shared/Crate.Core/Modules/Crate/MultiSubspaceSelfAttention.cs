@@ -70,15 +70,7 @@ public sealed class MultiSubspaceSelfAttention : nn.Module<Tensor, Tensor>, IMix
     /// <c>to_out</c> (Linear, then Dropout) of the concatenated heads [B, n, K·p] → [B, n, d], the Linear in the compute
     /// type and the result left in it; <paramref name="o"/> itself when there is no output map.
     /// </summary>
-    public Tensor OutputMap(Tensor o)
-    {
-        if (to_out is null) return o;
-        if (ComputeType is null) return to_out.forward(o);
-        var y = o;
-        foreach (var layer in to_out.children())
-            y = layer is Linear linear ? MixedPrecision.Linear(linear, y, ComputeType) : ((nn.Module<Tensor, Tensor>)layer).forward(y);
-        return y;
-    }
+    public Tensor OutputMap(Tensor o) => to_out is null ? o : MixedPrecision.Sequential(to_out, o, ComputeType);
 
     /// <summary>Attention maps softmax(W_k W_kᵀ/√p) [B, K, n, n] of a layer-normed input [B, n, d].</summary>
     public Tensor AttentionMaps(Tensor x, Tensor? keyPadding = null)
