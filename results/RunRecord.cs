@@ -116,9 +116,18 @@ public sealed class MetricInfoRecord
     /// <summary>Unit, e.g. <c>%</c> (values are in percent) or <c>nats/token</c>.</summary>
     public string Unit { get; set; } = "";
 
+    /// <summary>The treated metric this one is the control of (<see cref="MetricControl.Of"/>), or null.</summary>
+    public string? ControlOf { get; set; }
+    /// <summary>The kind of control (<see cref="ControlKind"/> by name), or null.</summary>
+    public string? ControlKind { get; set; }
+
     /// <summary>Copies a plugin's metric description.</summary>
     public static MetricInfoRecord From(MetricInfo info) =>
-        new() { Name = info.Name, Description = info.Description, HigherIsBetter = info.HigherIsBetter, Unit = info.Unit };
+        new()
+        {
+            Name = info.Name, Description = info.Description, HigherIsBetter = info.HigherIsBetter, Unit = info.Unit,
+            ControlOf = info.Control?.Of, ControlKind = info.Control?.Kind.ToString(),
+        };
 }
 
 /// <summary>A copy of the plugin's <see cref="PaperReference"/> stored with the run.</summary>

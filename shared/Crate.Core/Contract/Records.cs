@@ -40,8 +40,28 @@ public sealed record DatasetNeed(
     string? SystemPath = null,
     string? HowToGet = null);
 
-/// <summary>A metric a task reports. <see cref="Unit"/> is e.g. "%" or "nats/token".</summary>
-public sealed record MetricInfo(string Name, string Description, bool HigherIsBetter, string Unit = "");
+/// <summary>
+/// A metric a task reports. <see cref="Unit"/> is e.g. "%" or "nats/token". A metric that is the control of another
+/// (the same probe on the encoder at its initialisation, fine-tuning from scratch, the raw input) names it in
+/// <see cref="Control"/>; the report then shows, per model, treated − control paired by seed with its 95 % interval.
+/// </summary>
+public sealed record MetricInfo(string Name, string Description, bool HigherIsBetter, string Unit = "", MetricControl? Control = null);
+
+/// <summary>What a control metric stands in for: the treated metric <see cref="Of"/> that the same run measures.</summary>
+/// <param name="Of">Name of the treated metric, e.g. <c>linear_top1</c> for <c>init_linear_top1</c>.</param>
+/// <param name="Kind">How the control differs from the treated measurement.</param>
+public sealed record MetricControl(string Of, ControlKind Kind);
+
+/// <summary>The controls of a pre-training task (what the MAE and DINO papers compare a pre-trained encoder with).</summary>
+public enum ControlKind
+{
+    /// <summary>The same encoder at its initialisation (same seed, no training) through exactly the same probe.</summary>
+    Initialisation,
+    /// <summary>Fine-tuning from the initial weights with the recipe and budget of fine-tuning the pre-trained encoder.</summary>
+    FromScratch,
+    /// <summary>The same probe on the raw input (pixels, bag of words): no encoder at all.</summary>
+    RawInput,
+}
 
 /// <summary>
 /// A number the paper reports for (model, metric), with where it comes from and which configuration
