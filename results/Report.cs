@@ -41,7 +41,8 @@ public sealed record SummaryRow(
     string PaperCrateConfig,
     string PaperBaselineConfig,
     string Note,
-    WelchInterval? DifferenceInterval = null);
+    WelchInterval? DifferenceInterval = null,
+    bool IsControl = false);
 
 /// <summary>One metric value of a run, with its unit.</summary>
 public sealed record MetricValue(string Name, string Unit, double Value);
@@ -81,6 +82,60 @@ public sealed record RunRow(
 /// seeds: the per-run value is the run's mean over its measured samples (docs/paper.md §4).
 /// </summary>
 public sealed record WhiteBoxSummaryRow(string Task, string Preset, string Model, string Split, string Measure, int Layer, Aggregate Value);
+
+/// <summary>
+/// One control comparison (what pre-training added) of one model of one (task, preset): the treated metric
+/// (<see cref="Metric"/>, e.g. <c>linear_top1</c>) against its control (<see cref="ControlMetric"/>, e.g.
+/// <c>init_linear_top1</c>, of kind <see cref="Kind"/>: initialisation, from scratch, raw input), over the finished
+/// seeds that report both. <see cref="Delta"/> aggregates treated − control per seed and <see cref="Interval"/> is its
+/// paired 95 % interval (null below two seeds).
+/// </summary>
+public sealed record ControlRow(
+    string Task,
+    string Preset,
+    string Model,
+    ModelRole Role,
+    string Metric,
+    string ControlMetric,
+    string Kind,
+    string Unit,
+    bool? HigherIsBetter,
+    Aggregate Treated,
+    Aggregate Control,
+    Aggregate Delta,
+    PairedInterval? Interval);
+
+/// <summary>How a paper's claim fares against the measured runs (<see cref="Report.Claims"/>).</summary>
+public enum ClaimVerdict
+{
+    /// <summary>The whole 95 % interval of CRATE − baseline satisfies the claim.</summary>
+    Reproduced,
+    /// <summary>No part of the interval satisfies it.</summary>
+    NotReproduced,
+    /// <summary>The interval straddles the claim's bound: more seeds (or a larger recipe) would decide.</summary>
+    Inconclusive,
+    /// <summary>A side has one seed: no interval exists, only the point difference.</summary>
+    OneSeed,
+}
+
+/// <summary>
+/// One paper claim (<see cref="PaperClaim"/>) checked against one (task, preset, CRATE model, baseline model): the
+/// measured difference CRATE − baseline with its Welch interval, and the verdict.
+/// </summary>
+public sealed record ClaimRow(
+    string Task,
+    string Preset,
+    string CrateModel,
+    string BaselineModel,
+    string Metric,
+    string Unit,
+    bool HigherIsBetter,
+    double Margin,
+    string Statement,
+    string Source,
+    double Difference,
+    WelchInterval? Interval,
+    ClaimVerdict Verdict);
 
 /// <summary>A file to link from the report: a run's artifact or a plot the report made. <see cref="Path"/> is absolute or relative to the working folder.</summary>
 public sealed record ReportArtifact(string Task, string Title, string Path, string Description);
@@ -162,8 +217,70 @@ public static class Report
                 crateAggregate is not null && baselineAggregate is not null ? crateAggregate.Mean - baselineAggregate.Mean : null,
                 paperCrate?.Value, paperBaseline?.Value, paperCrate?.Config ?? "", paperBaseline?.Config ?? "",
                 Join(Note(paperCrate, paperBaseline, ours), Pooled(crateRuns, baselineRuns)),
-                crateAggregate is not null && baselineAggregate is not null ? WelchInterval.Of(crateAggregate, baselineAggregate) : null);
+                crateAggregate is not null && baselineAggregate is not null ? WelchInterval.Of(crateAggregate, baselineAggregate) : null,
+                metric.IsControl);
         }
+    }
+
+    /// <summary>
+    /// The paper's claims stored with the runs (<see cref="RunRecord.Claims"/>), each checked against the summary row of
+    /// its metric: with higher better the claim holds where CRATE − baseline ≥ −margin (lower better: ≤ +margin); it is
+    /// reproduced when the whole Welch interval holds it, not reproduced when none of it does.
+    /// </summary>
+    public static IReadOnlyList<ClaimRow> Claims(IEnumerable<RunRecord> runs, IReadOnlyList<SummaryRow> summary)
+    {
+        var claims = runs.Where(r => r.Status == RunStatus.Finished).GroupBy(r => r.Task)
+            .ToDictionary(g => g.Key, g => g.SelectMany(r => r.Claims).DistinctBy(c => (c.Metric, c.Statement)).ToList());
+        var rows = new List<ClaimRow>();
+        foreach (var row in summary)
+        {
+            if (row.Difference is not { } difference || !claims.TryGetValue(row.Task, out var list)) continue;
+            foreach (var claim in list.Where(c => c.Metric == row.Metric))
+            {
+                bool up = row.HigherIsBetter ?? true;
+                bool Holds(double delta) => up ? delta >= -claim.Margin : delta <= claim.Margin;
+                var verdict = row.DifferenceInterval is not { } ci ? ClaimVerdict.OneSeed
+                    : Holds(ci.Low) && Holds(ci.High) ? ClaimVerdict.Reproduced
+                    : !Holds(ci.Low) && !Holds(ci.High) ? ClaimVerdict.NotReproduced
+                    : ClaimVerdict.Inconclusive;
+                rows.Add(new ClaimRow(row.Task, row.Preset, row.CrateModel, row.BaselineModel, row.Metric, row.Unit, up, claim.Margin,
+                    claim.Statement, claim.Source, difference, row.DifferenceInterval, verdict));
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// The control comparisons of the finished runs: per (task, preset, model) and every metric the task declares as
+    /// the control of another (<see cref="MetricInfo.Control"/>), treated − control paired by seed. Ordered by task,
+    /// preset, role (CRATE first), model, then the task's metric order of the treated metric.
+    /// </summary>
+    public static IReadOnlyList<ControlRow> Controls(IEnumerable<RunRecord> runs)
+    {
+        var rows = new List<ControlRow>();
+        var finished = runs.Where(r => r.Status == RunStatus.Finished).ToList();
+        foreach (var group in finished.GroupBy(r => (r.Task, r.Preset, r.Role, r.Model))
+                     .OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Preset, StringComparer.Ordinal)
+                     .ThenBy(g => g.Key.Role).ThenBy(g => g.Key.Model, StringComparer.Ordinal))
+        {
+            var list = group.OrderBy(r => r.Seed).ToList();
+            var order = MetricOrder(list);
+            var controls = list.SelectMany(r => r.MetricInfo).Where(m => m.ControlOf is not null).DistinctBy(m => m.Name).ToList();
+            foreach (var control in controls.OrderBy(c => order.FindIndex(m => m.Name == c.ControlOf)).ThenBy(c => c.ControlKind, StringComparer.Ordinal))
+            {
+                var pairs = list.Where(r => r.Metrics.ContainsKey(control.Name) && r.Metrics.ContainsKey(control.ControlOf!))
+                    .Select(r => (Treated: r.Metrics[control.ControlOf!], Control: r.Metrics[control.Name])).ToList();
+                if (pairs.Count == 0)
+                    continue;
+                var treated = order.FirstOrDefault(m => m.Name == control.ControlOf);
+                var deltas = pairs.Select(p => p.Treated - p.Control).ToList();
+                rows.Add(new ControlRow(group.Key.Task, group.Key.Preset, group.Key.Model, group.Key.Role, control.ControlOf!, control.Name,
+                    control.ControlKind ?? "", treated?.Unit ?? control.Unit, treated?.HigherIsBetter ?? control.HigherIsBetter,
+                    Aggregate.Of(pairs.Select(p => p.Treated).ToList())!, Aggregate.Of(pairs.Select(p => p.Control).ToList())!,
+                    Aggregate.Of(deltas)!, PairedInterval.Of(deltas)));
+            }
+        }
+        return rows;
     }
 
     /// <summary>
@@ -210,14 +327,14 @@ public static class Report
 
     private static string Join(string a, string b) => a.Length == 0 ? b : b.Length == 0 ? a : $"{a}; {b}";
 
-    private sealed record MetricSpec(string Name, string Description, string Unit, bool? HigherIsBetter);
+    private sealed record MetricSpec(string Name, string Description, string Unit, bool? HigherIsBetter, bool IsControl = false);
 
     /// <summary>The metrics of <paramref name="runs"/>: described ones in the task's order, then undescribed ones by name.</summary>
     private static List<MetricSpec> MetricOrder(IEnumerable<RunRecord> runs)
     {
         var list = runs.ToList();
         var described = list.SelectMany(r => r.MetricInfo).DistinctBy(m => m.Name)
-            .Select(m => new MetricSpec(m.Name, m.Description, m.Unit, m.HigherIsBetter)).ToList();
+            .Select(m => new MetricSpec(m.Name, m.Description, m.Unit, m.HigherIsBetter, m.ControlOf is not null)).ToList();
         var undescribed = list.SelectMany(r => r.Metrics.Keys).Distinct()
             .Where(name => described.All(m => m.Name != name)).Order(StringComparer.Ordinal)
             .Select(name => new MetricSpec(name, "", "", null));

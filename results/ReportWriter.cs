@@ -21,10 +21,12 @@ public static class ReportWriter
     /// </summary>
     public static void WriteMarkdown(TextWriter writer, IReadOnlyList<SummaryRow> summary,
         IReadOnlyList<RunRow>? runs = null, IReadOnlyList<ReportArtifact>? artifacts = null, string? reportDirectory = null,
-        IReadOnlyList<WhiteBoxSummaryRow>? whiteBox = null)
+        IReadOnlyList<WhiteBoxSummaryRow>? whiteBox = null, IReadOnlyList<ControlRow>? controls = null, IReadOnlyList<ClaimRow>? claims = null)
     {
         artifacts ??= [];
         whiteBox ??= [];
+        controls ??= [];
+        claims ??= [];
         writer.WriteLine("# CRATE reproduction results");
         writer.WriteLine();
         writer.WriteLine("The task tables aggregate finished runs only. Cells are mean ± sample standard deviation over seeds (n seeds); " +
@@ -38,6 +40,10 @@ public static class ReportWriter
             writer.WriteLine($"## Task `{task}`");
             foreach (var table in summary.Where(r => r.Task == task).GroupBy(r => (r.Preset, r.CrateModel, r.BaselineModel)))
                 WriteSummaryTable(writer, table.Key.Preset, table.Key.CrateModel, table.Key.BaselineModel, table.ToList());
+            foreach (var table in claims.Where(c => c.Task == task).GroupBy(c => c.Preset))
+                WriteClaims(writer, table.Key, table.ToList(), controls.Where(c => c.Task == task && c.Preset == table.Key).ToList());
+            foreach (var table in controls.Where(c => c.Task == task).GroupBy(c => (c.Preset, c.Kind)))
+                WriteControlTable(writer, table.Key.Preset, table.Key.Kind, table.ToList());
             foreach (var table in whiteBox.Where(w => w.Task == task).GroupBy(w => (w.Preset, w.Model, w.Split)))
                 WriteWhiteBoxTable(writer, table.Key.Preset, table.Key.Model, table.Key.Split, table.ToList());
             var links = artifacts.Where(a => a.Task == task).ToList();
@@ -82,10 +88,13 @@ public static class ReportWriter
         writer.WriteLine();
     }
 
-    /// <summary>Writes <c>{"summary": [...], "runs": [...]}</c> (runs only when given), camelCase, enums as names.</summary>
-    public static void WriteJson(TextWriter writer, IReadOnlyList<SummaryRow> summary, IReadOnlyList<RunRow>? runs = null)
+    /// <summary>Writes <c>{"summary": [...], "controls": [...], "runs": [...]}</c> (controls when there are any, runs only when given), camelCase, enums as names.</summary>
+    public static void WriteJson(TextWriter writer, IReadOnlyList<SummaryRow> summary, IReadOnlyList<RunRow>? runs = null,
+        IReadOnlyList<ControlRow>? controls = null)
     {
         var document = new Dictionary<string, object>(StringComparer.Ordinal) { ["summary"] = summary };
+        if (controls is { Count: > 0 })
+            document["controls"] = controls;
         if (runs is not null)
             document["runs"] = runs;
         writer.Write(JsonSerializer.Serialize(document, JsonOptions));
@@ -115,7 +124,7 @@ public static class ReportWriter
         writer.WriteLine();
         writer.WriteLine($"| metric | CRATE ({Name(crate)}) | baseline ({Name(baseline)}) | Δ | Δ 95 % CI (Welch) | paper CRATE | paper baseline | note |");
         writer.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-        foreach (var row in rows)
+        foreach (var row in rows.Where(r => !r.IsControl))
         {
             var metric = row.Metric + (row.Unit.Length > 0 || row.HigherIsBetter is not null
                 ? " (" + string.Join(", ", new[] { row.Unit, Arrow(row.HigherIsBetter) }.Where(s => s.Length > 0)) + ")" : "");
@@ -124,6 +133,79 @@ public static class ReportWriter
                              $"{Value(row.PaperBaseline, row.Unit)} | {Cell(row.Note)} |");
         }
     }
+
+    /// <summary>
+    /// One table per (preset, control kind): one row per treated metric, per model the treated mean, the control's mean
+    /// and the paired Δ = treated − control with its 95 % interval; "*" marks an interval that excludes 0.
+    /// </summary>
+    private static void WriteControlTable(TextWriter writer, string preset, string kind, List<ControlRow> rows)
+    {
+        var models = rows.OrderBy(r => r.Role).Select(r => r.Model).Distinct().ToList();
+        var (title, treated, control) = kind switch
+        {
+            "Initialisation" => ("what pre-training added: pre-trained − the same encoder at its initialisation", "pre-trained", "init"),
+            "FromScratch" => ("what pre-training added to fine-tuning: fine-tuned − fine-tuned from scratch", "fine-tuned", "scratch"),
+            "RawInput" => ("the features against the raw input: features − raw input", "features", "raw"),
+            _ => ($"treated − control ({kind})", "treated", "control"),
+        };
+        writer.WriteLine();
+        writer.WriteLine($"### Controls, preset `{preset}`: {title}");
+        writer.WriteLine();
+        writer.WriteLine($"Per model: {treated} and {control} as mean over seeds, Δ = {treated} − {control} paired by seed with its 95 % " +
+                         "interval (t over the per-seed differences); * = the interval excludes 0 (beyond seed noise).");
+        writer.WriteLine();
+        writer.WriteLine($"| metric | {string.Join(" | ", models.Select(m => $"{Name(m)}: {treated} | {control} | Δ [95 % CI]"))} |");
+        writer.WriteLine($"| --- | {string.Join(" | ", models.Select(_ => "---: | ---: | ---:"))} |");
+        foreach (var metric in rows.GroupBy(r => r.Metric))
+        {
+            var cells = models.Select(m => metric.FirstOrDefault(r => r.Model == m) is { } r
+                ? $"{Number(r.Treated.Mean, r.Unit)} | {Number(r.Control.Mean, r.Unit)} | {ControlDelta(r)}"
+                : "– | – | –");
+            var name = metric.Key + (metric.First().HigherIsBetter is { } up ? $" ({Arrow(up)})" : "");
+            writer.WriteLine($"| {Cell(name)} | {string.Join(" | ", cells)} |");
+        }
+    }
+
+    /// <summary>
+    /// The paper's claims for one preset with their verdicts, then one line per model and control kind counting the
+    /// metrics on which pre-training is ahead of its control beyond seed noise.
+    /// </summary>
+    private static void WriteClaims(TextWriter writer, string preset, List<ClaimRow> claims, List<ControlRow> controls)
+    {
+        writer.WriteLine();
+        writer.WriteLine($"### The paper's claims, preset `{preset}`");
+        writer.WriteLine();
+        writer.WriteLine("| claim | metric | Δ = CRATE − baseline [95 % CI] | holds where | verdict | source |");
+        writer.WriteLine("| --- | --- | ---: | --- | --- | --- |");
+        foreach (var c in claims)
+        {
+            string bound = c.HigherIsBetter ? $"Δ ≥ {Signed(-c.Margin, c.Unit)}" : $"Δ ≤ {Signed(c.Margin, c.Unit)}";
+            string delta = Signed(c.Difference, c.Unit) + (c.Interval is { } ci ? $" [{Signed(ci.Low, c.Unit)}, {Signed(ci.High, c.Unit)}]" : "");
+            string verdict = c.Verdict switch
+            {
+                ClaimVerdict.Reproduced => "**reproduced**",
+                ClaimVerdict.NotReproduced => "**not reproduced**",
+                ClaimVerdict.Inconclusive => "inconclusive (the interval straddles the bound)",
+                _ => "one seed: no interval",
+            };
+            writer.WriteLine($"| {Cell(c.Statement)} | {Cell(c.Metric)} ({c.CrateModel} vs {c.BaselineModel}) | {delta} | {bound} | {verdict} | {Cell(c.Source)} |");
+        }
+        foreach (var group in controls.Where(c => c.Kind is "Initialisation" or "FromScratch").GroupBy(c => (c.Model, c.Kind)))
+        {
+            int ahead = group.Count(c => c.Interval is { ExcludesZero: true } ci && (c.HigherIsBetter ?? true ? ci.Low > 0 : ci.High < 0));
+            int behind = group.Count(c => c.Interval is { ExcludesZero: true } ci && (c.HigherIsBetter ?? true ? ci.High < 0 : ci.Low > 0));
+            string against = group.Key.Kind == "Initialisation" ? "the same encoder at its initialisation" : "fine-tuning from scratch";
+            writer.WriteLine();
+            writer.WriteLine($"- {Name(group.Key.Model)}: pre-training is ahead of {against} beyond seed noise on {ahead} of {group.Count()} metrics" +
+                             (behind > 0 ? $", behind on {behind}" : "") + " (tables below).");
+        }
+    }
+
+    /// <summary>"+4.20 [+1.10, +7.30] *" (n seeds), or the Δ alone with one seed.</summary>
+    private static string ControlDelta(ControlRow row) =>
+        row.Interval is { } ci
+            ? $"{Signed(row.Delta.Mean, row.Unit)} [{Signed(ci.Low, row.Unit)}, {Signed(ci.High, row.Unit)}]{(ci.ExcludesZero ? " *" : "")} (n={row.Delta.N})"
+            : $"{Signed(row.Delta.Mean, row.Unit)} (n={row.Delta.N})";
 
     /// <summary>One row per layer, one column per measure (R^c, R, non-zero fraction, ...), mean ± std over seeds.</summary>
     private static void WriteWhiteBoxTable(TextWriter writer, string preset, string model, string split, List<WhiteBoxSummaryRow> rows)

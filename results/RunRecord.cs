@@ -62,6 +62,8 @@ public sealed class RunRecord
     public List<MetricInfoRecord> MetricInfo { get; set; } = new();
     /// <summary>The paper's reference values of the task (copied from the plugin).</summary>
     public List<PaperValueRecord> PaperValues { get; set; } = new();
+    /// <summary>The paper's relative claims for the task (copied from the plugin, <see cref="IPaperClaims"/>).</summary>
+    public List<PaperClaimRecord> Claims { get; set; } = new();
     /// <summary>Files the run produced, relative to <see cref="RunDirectory"/>.</summary>
     public List<ArtifactRecord> Artifacts { get; set; } = new();
     /// <summary>The run's own folder (absolute, or relative to the output folder).</summary>
@@ -128,6 +130,23 @@ public sealed class MetricInfoRecord
             Name = info.Name, Description = info.Description, HigherIsBetter = info.HigherIsBetter, Unit = info.Unit,
             ControlOf = info.Control?.Of, ControlKind = info.Control?.Kind.ToString(),
         };
+}
+
+/// <summary>A copy of the plugin's <see cref="PaperClaim"/> stored with the run.</summary>
+public sealed class PaperClaimRecord
+{
+    /// <summary>Metric name.</summary>
+    public string Metric { get; set; } = "";
+    /// <summary>How far behind the baseline CRATE may be (in the metric's unit).</summary>
+    public double Margin { get; set; }
+    /// <summary>The claim in words.</summary>
+    public string Statement { get; set; } = "";
+    /// <summary>Where the paper makes it.</summary>
+    public string Source { get; set; } = "";
+
+    /// <summary>Copies a plugin's claim.</summary>
+    public static PaperClaimRecord From(PaperClaim claim) =>
+        new() { Metric = claim.Metric, Margin = claim.Margin, Statement = claim.Statement, Source = claim.Source };
 }
 
 /// <summary>A copy of the plugin's <see cref="PaperReference"/> stored with the run.</summary>

@@ -23,6 +23,25 @@ public sealed record WelchInterval(double Low, double High, double DegreesOfFree
     }
 }
 
+/// <summary>
+/// A 95 % confidence interval for the mean of paired differences (treated − control of the same run, one per seed):
+/// mean ± t<sub>0.975, n−1</sub> · s / √n. It needs two pairs (<see cref="Of"/> returns null with fewer).
+/// </summary>
+public sealed record PairedInterval(double Low, double High, int DegreesOfFreedom)
+{
+    /// <summary>The interval of the mean of <paramref name="differences"/>, or null below two.</summary>
+    public static PairedInterval? Of(IReadOnlyList<double> differences)
+    {
+        if (differences.Count < 2) return null;
+        var aggregate = Aggregate.Of(differences)!;
+        double half = StudentT.Quantile(0.975, differences.Count - 1) * aggregate.Std!.Value / Math.Sqrt(differences.Count);
+        return new PairedInterval(aggregate.Mean - half, aggregate.Mean + half, differences.Count - 1);
+    }
+
+    /// <summary>Whether the interval excludes 0 (the difference is beyond seed noise at this level).</summary>
+    public bool ExcludesZero => Low > 0 || High < 0;
+}
+
 /// <summary>Student's t distribution for real degrees of freedom: its CDF through the regularised incomplete beta function, and the quantile by bisection.</summary>
 public static class StudentT
 {

@@ -18,7 +18,8 @@ public sealed class HostRunContext(
     DataLocator data,
     IRunProgress progress,
     ILogger logger,
-    CancellationToken cancellation) : IRunContext
+    CancellationToken cancellation,
+    string? cacheDirectory = null) : IRunContext
 {
     private readonly object _gate = new();
 
@@ -44,6 +45,8 @@ public sealed class HostRunContext(
     public CancellationToken Cancellation => cancellation;
     /// <inheritdoc />
     public ILogger Logger => logger;
+    /// <inheritdoc />
+    public string? CacheDirectory => cacheDirectory;
 
     /// <inheritdoc />
     public string DataDirectory(string name)

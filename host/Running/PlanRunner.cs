@@ -103,11 +103,13 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
         record.Dataset = string.Join(" + ", task.RequiredDatasets(run.Config));
         record.MetricInfo = task.Metrics.Select(MetricInfoRecord.From).ToList();
         record.PaperValues = task.PaperValues.Select(PaperValueRecord.From).ToList();
+        record.Claims = task is IPaperClaims claims ? claims.Claims.Select(PaperClaimRecord.From).ToList() : [];
         store.UpsertRun(record);
 
         progress.Message($"[{(resumed ? "resume" : "run")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
         using var logger = new RunLog(Path.Combine(runDir, "run.log"), loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}"), options.Verbose);
-        var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation);
+        var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation,
+            cacheDirectory: Path.Combine(options.OutDirectory, "cache"));
         var clock = Stopwatch.StartNew();
         try
         {

@@ -55,19 +55,30 @@ public static class DinoEvaluation
         return new Dictionary<string, double>(result.ToMetrics(), StringComparer.Ordinal);
     }
 
-    /// <summary>20-NN, 1-NN and (with <paramref name="linear"/>) the linear probe on the features, then the same on raw pixels (<c>raw_*</c>).</summary>
-    public static Dictionary<string, double> Probes(IDinoBackbone teacher, DinoData data, int batchSize, Device device, bool prefetch, bool linear,
-        CancellationToken cancellation = default)
+    /// <summary>
+    /// The probe suite of a run: full-label probes on the whole training split, low-label probes of <paramref name="perClass"/>
+    /// images per class fixed by <paramref name="seed"/>, the linear probe (with <paramref name="linear"/>) at most
+    /// <paramref name="maxIterations"/> L-BFGS iterations per fit.
+    /// </summary>
+    public static ProbeSuite Suite(DinoData data, IReadOnlyList<int> perClass, long seed, bool linear, int maxIterations) =>
+        ProbeSuite.For(Enumerable.Range(0, data.Train.Count).Select(i => (long)data.Train.GetLabel(i)).ToArray(), data.Train.ClassNames.Count,
+            0, perClass, seed, new ProbeOptions(Linear: linear, LinearOptions: new LinearProbeOptions(MaxIterations: maxIterations)));
+
+    /// <summary>Every probe of <paramref name="suite"/> on the [CLS] features of <paramref name="backbone"/> (teacher, or the network at its initialisation), metrics prefixed <paramref name="prefix"/>.</summary>
+    public static Dictionary<string, double> Probes(IDinoBackbone backbone, DinoData data, ProbeSuite suite, int batchSize, Device device, bool prefetch,
+        string prefix = "", CancellationToken cancellation = default)
     {
-        var options = new ProbeOptions(Linear: linear);
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        using (var train = Features(teacher, data.Train, data.TestPipeline, batchSize, device, prefetch, "train", cancellation))
-        using (var test = Features(teacher, data.Test, data.TestPipeline, batchSize, device, prefetch, "test", cancellation))
-            foreach (var (k, v) in RepresentationProbes.Run(train, test, options).ToMetrics()) metrics[k] = v;
-        using (var rawTrain = Pixels(data.Train, data.TestPipeline, batchSize, prefetch, "raw train"))
-        using (var rawTest = Pixels(data.Test, data.TestPipeline, batchSize, prefetch, "raw test"))
-            foreach (var (k, v) in RepresentationProbes.Run(rawTrain, rawTest, options).ToMetrics("raw_")) metrics[k] = v;
-        return metrics;
+        using var train = Features(backbone, data.Train, data.TestPipeline, batchSize, device, prefetch, $"{prefix}train", cancellation);
+        using var test = Features(backbone, data.Test, data.TestPipeline, batchSize, device, prefetch, $"{prefix}test", cancellation);
+        return suite.Run(train, test, prefix);
+    }
+
+    /// <summary>The same probes on the raw pixels, prefixed <c>raw_</c>, through <paramref name="cache"/> when given (they depend on no model).</summary>
+    public static Dictionary<string, double> RawProbes(DinoData data, ProbeSuite suite, int batchSize, bool prefetch, ProbeCache? cache)
+    {
+        using var rawTrain = Pixels(data.Train, data.TestPipeline, batchSize, prefetch, "raw train");
+        using var rawTest = Pixels(data.Test, data.TestPipeline, batchSize, prefetch, "raw test");
+        return suite.Run(rawTrain, rawTest, ProbeMetrics.RawPrefix, cache);
     }
 
     /// <summary>Per-layer R^c, R and (non-)zero fractions of a CRATE backbone on <paramref name="samples"/> test images (split <paramref name="split"/>).</summary>

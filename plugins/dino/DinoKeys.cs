@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Evaluation;
 using Crate.Core.Training;
 
 namespace Crate.Plugins.Dino;
@@ -111,6 +112,9 @@ public static class DinoKeys
         "20-NN accuracy of the teacher's [CLS] features in every epoch row (off: only at the end)");
     /// <summary><c>eval.linear</c>.</summary>
     public static readonly ConfigKey<bool> Linear = Key.Bool("eval.linear", true, "fit the linear probe at the end (features and raw pixels)");
+    /// <summary><c>eval.probe_max_iter</c>.</summary>
+    public static readonly ConfigKey<long> ProbeMaxIterations = Key.Int("eval.probe_max_iter", 1000,
+        "L-BFGS iterations of each linear-probe fit at most (Core's default 1000)", 1, 100000);
     /// <summary><c>eval.whitebox_samples</c>.</summary>
     public static readonly ConfigKey<long> WhiteBoxSamples = Key.Int("eval.whitebox_samples", 256,
         "test images for the layer-wise R^c and sparsity of the CRATE teacher (0: none)", 0);
@@ -128,7 +132,7 @@ public static class DinoKeys
         Size, PatchSize, Channels, Dim, Depth, Heads, Eta, Lambda, MlpRatio,
         OutDim, HiddenDim, BottleneckDim, NormLastLayer, MomentumTeacher, CenterMomentum, WarmupTeacherTemp, TeacherTemp,
         WarmupTeacherTempEpochs, StudentTemp, FreezeLastLayer, ClipGrad, BaseLr,
-        EvalBatch, KnnEveryEpoch, Linear, WhiteBoxSamples, AttentionImages,
+        EvalBatch, KnnEveryEpoch, Linear, ProbeMaxIterations, ProbeKeys.LowLabel, ProbeKeys.Controls, WhiteBoxSamples, AttentionImages,
         .. RecipeKeys,
     ];
 }

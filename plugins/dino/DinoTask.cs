@@ -1,5 +1,6 @@
 using Crate.Core.Contract;
 using Crate.Core.Data.Images;
+using Crate.Core.Evaluation;
 using Crate.Core.Modules;
 using Crate.Core.Training;
 using Crate.Core.WhiteBox;
@@ -75,11 +76,7 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
     /// <inheritdoc />
     public IReadOnlyList<MetricInfo> Metrics { get; } =
     [
-        new("knn20_top1", "weighted 20-NN (T 0.07) top-1 on the teacher backbone's [CLS] features, test split", true, "%"),
-        new("knn1_top1", "1-NN top-1 on the teacher's [CLS] features", true, "%"),
-        new("linear_top1", "linear probe (L-BFGS, L2 picked on a training split) top-1 on the teacher's [CLS] features", true, "%"),
-        new("raw_knn20_top1", "weighted 20-NN top-1 on the raw pixels (the baseline of representation learning)", true, "%"),
-        new("raw_linear_top1", "linear probe top-1 on the raw pixels", true, "%"),
+        .. ProbeMetrics.Declare("the teacher backbone's [CLS] features (test transform)", "raw pixels"),
         new("collapsed", "1 when the last epoch's teacher outputs collapsed (uniform, or one prototype for every image), else 0; a collapsed run's probes are no result", false),
         new("train_teacher_entropy", "mean entropy of the teacher's distributions over the last epoch", false, "nats"),
         new("train_marginal_entropy", "entropy of the batch-mean teacher distribution over the last epoch", true, "nats"),
@@ -126,9 +123,8 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
         bool prefetch = config.Get(DinoKeys.Prefetch);
         int evalBatch = config.GetInt(DinoKeys.EvalBatch);
 
-        torch.manual_seed(seeds.Init);
-        using var student = shape.Build(ctx.Model);
-        using var teacher = shape.Build(ctx.Model);
+        using var student = Initial(shape, seeds, ctx.Model);
+        using var teacher = shape.Build(ctx.Model);                                            // overwritten with the student's weights
         using var loss = new DinoLoss(shape.OutDim, recipe.StudentTemp, recipe.CenterMomentum);
         var distillation = new DinoDistillation(student, teacher, loss, recipe);
         distillation.InitializeTeacher();
@@ -164,11 +160,19 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
         if (collapse is not null)
             ctx.Logger.LogWarning("{Model} COLLAPSED ({Reason}); its probe numbers are not a result of self-distillation", ctx.Model, collapse);
 
-        foreach (var (name, value) in DinoEvaluation.Probes(teacher.Backbone, data, evalBatch, device, prefetch, config.Get(DinoKeys.Linear), ctx.Cancellation))
-            metrics[name] = value;
-        ctx.Logger.LogInformation("{Model} teacher: 20-NN {Knn:F2} %, linear {Linear} (raw pixels: 20-NN {RawKnn:F2} %, linear {RawLinear})", ctx.Model,
-            metrics["knn20_top1"], metrics.TryGetValue("linear_top1", out var l) ? $"{l:F2} %" : "off", metrics["raw_knn20_top1"],
-            metrics.TryGetValue("raw_linear_top1", out var rl) ? $"{rl:F2} %" : "off");
+        var suite = DinoEvaluation.Suite(data, ProbeKeys.LowLabelCounts(config), SeedMath.Derive(ctx.Seed, "low-label"), config.Get(DinoKeys.Linear),
+            config.GetInt(DinoKeys.ProbeMaxIterations));
+        Add(ProbeMetrics.Select(DinoEvaluation.Probes(teacher.Backbone, data, suite, evalBatch, device, prefetch, cancellation: ctx.Cancellation)));
+        Add(ProbeMetrics.Select(DinoEvaluation.RawProbes(data, suite, evalBatch, prefetch, ProbeCache.At(ctx.CacheDirectory)), ProbeMetrics.RawPrefix));
+        if (config.Get(ProbeKeys.Controls))
+        {
+            using var initial = Initial(shape, seeds, ctx.Model);                            // the network the teacher started as
+            initial.to(device);
+            Add(ProbeMetrics.Select(DinoEvaluation.Probes(initial.Backbone, data, suite, evalBatch, device, prefetch, ProbeMetrics.InitPrefix, ctx.Cancellation),
+                ProbeMetrics.InitPrefix));
+        }
+        ctx.Logger.LogInformation("{Model} teacher: {Probes}", ctx.Model,
+            string.Join(", ", metrics.Where(m => m.Key.Contains("_top1", StringComparison.Ordinal)).Select(m => FormattableString.Invariant($"{m.Key} {m.Value:F2}"))));
 
         var whiteBox = new List<WhiteBoxRow>();
         if (teacher.Backbone is CrateBackbone crateTeacher)
@@ -177,8 +181,7 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
             whiteBox.AddRange(DinoEvaluation.WhiteBox(crateTeacher, data, samples, device, "test"));
             if (samples > 0)
             {
-                torch.manual_seed(seeds.Init);                                                 // the teacher's starting point
-                using var initial = shape.Build(ctx.Model);
+                using var initial = Initial(shape, seeds, ctx.Model);                          // the teacher's starting point
                 initial.to(device);
                 whiteBox.AddRange(DinoEvaluation.WhiteBox((CrateBackbone)initial.Backbone, data, samples, device, "test@init"));
             }
@@ -186,6 +189,21 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
         }
         var artifacts = DinoEvaluation.AttentionMaps(teacher.Backbone, ctx.Model, data, config.GetInt(DinoKeys.AttentionImages), device, ctx.RunDirectory);
         return new RunResult(metrics, whiteBox, artifacts);
+
+        void Add(IEnumerable<KeyValuePair<string, double>> values)
+        {
+            foreach (var (k, v) in values) metrics[k] = v;
+        }
+    }
+
+    /// <summary>
+    /// The student as every run of seed <paramref name="seeds"/> builds it first (global generator seeded with
+    /// <see cref="TrainingSeeds.Init"/>): the weights the teacher starts from, and what the initialisation control probes.
+    /// </summary>
+    public static DinoNetwork Initial(DinoShape shape, TrainingSeeds seeds, string model)
+    {
+        torch.manual_seed(seeds.Init);
+        return shape.Build(model);
     }
 
     /// <inheritdoc />
@@ -197,11 +215,16 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
         var data = DinoData.Load(config, dataDir, loaded.Shape.Channels);
         var device = Devices.Resolve(request.Device);
         loaded.Owner.to(device);
-        var metrics = DinoEvaluation.Probes(loaded.Backbone, data, config.GetInt(DinoKeys.EvalBatch), device, config.Get(DinoKeys.Prefetch),
-            config.Get(DinoKeys.Linear), request.Cancellation);
+        var suite = DinoEvaluation.Suite(data, ProbeKeys.LowLabelCounts(config), SeedMath.Derive(0, "low-label"), config.Get(DinoKeys.Linear),
+            config.GetInt(DinoKeys.ProbeMaxIterations));
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (k, v) in ProbeMetrics.Select(DinoEvaluation.Probes(loaded.Backbone, data, suite, config.GetInt(DinoKeys.EvalBatch), device,
+                     config.Get(DinoKeys.Prefetch), cancellation: request.Cancellation))) metrics[k] = v;
+        foreach (var (k, v) in ProbeMetrics.Select(DinoEvaluation.RawProbes(data, suite, config.GetInt(DinoKeys.EvalBatch), config.Get(DinoKeys.Prefetch), null),
+                     ProbeMetrics.RawPrefix)) metrics[k] = v;
         var notes = new List<string>(loaded.Notes)
         {
-            $"Probes on {data.Name}: {data.Train.Count} training and {data.Test.Count} test images from {dataDir}; accuracies in %; raw_* are the pixels.",
+            $"Probes on {data.Name}: fitted on all {data.Train.Count} training images, scored on {data.Test.Count} test images from {dataDir}; low-label probes (l<k>_*) on k images per class drawn with seed 0; accuracies in %; raw_* are the pixels.",
         };
         return new EvaluationResult(metrics, notes);
     }

@@ -87,51 +87,93 @@ public sealed class MaeEvaluator(MaeData data, MaeConfig shape, int keep, long m
     }
 
     /// <summary>
-    /// k-NN (k = 20, 1) and linear probes of the frozen encoder's [CLS] (after the final norm) on unmasked images:
-    /// fitted on <paramref name="probeTrain"/> training images (test transform), scored on the test split; then the
-    /// same probes on raw pixels, prefixed <c>raw_</c>.
+    /// Mean squared error of the reconstruction with every patch visible (no patch removed, the model sees the whole
+    /// image), averaged over every patch's values and every patch of the test split (<c>recon_full_mse</c>): how well the
+    /// autoencoder reproduces what it sees, beside <see cref="ReconstructionLoss"/> (what it fills in).
     /// </summary>
-    public Dictionary<string, double> Probes(IMaskedAutoencoder model, nn.Module module, int probeTrain, int maxIterations, Device device)
+    public double FullReconstructionMse(IMaskedAutoencoder model, Device device, CancellationToken cancellation = default)
     {
-        var train = MaeData.Limit(data.Train, probeTrain);
-        int classes = data.Test.ClassNames.Count;
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        var options = new ProbeOptions(LinearOptions: new LinearProbeOptions(MaxIterations: maxIterations));
-        using (var trainSource = Source(train))
-        using (var testSource = Source(data.Test))
+        double sum = 0;
+        long total = 0;
+        ForEachTestBatch(device, cancellation, (_, batch) =>
         {
-            using var trainFeatures = FeatureExtractor.Extract(x => model.Encode(x), trainSource.BatchesPerEpoch,
-                i => Probe(trainSource, i, device), classes, Pooling.Cls, module, "encoder train");
-            using var testFeatures = FeatureExtractor.Extract(x => model.Encode(x), testSource.BatchesPerEpoch,
-                i => Probe(testSource, i, device), classes, Pooling.Cls, module, "encoder test");
-            foreach (var (k, v) in RepresentationProbes.Run(trainFeatures, testFeatures, options).ToMetrics()) metrics[k] = v;
-            using var rawTrain = FeatureExtractor.Extract(x => x.flatten(1), trainSource.BatchesPerEpoch,
-                i => Probe(trainSource, i, CPU), classes, Pooling.Cls, null, "raw pixels train");
-            using var rawTest = FeatureExtractor.Extract(x => x.flatten(1), testSource.BatchesPerEpoch,
-                i => Probe(testSource, i, CPU), classes, Pooling.Cls, null, "raw pixels test");
-            foreach (var (k, v) in RepresentationProbes.Run(rawTrain, rawTest, options).ToMetrics("raw_")) metrics[k] = v;
-        }
-        return metrics;
+            using var none = MaeMask.None(batch.Count, shape.NumPatches, device);
+            var prediction = model.Decode(model.EncodeMasked(batch.Images, none), none);      // [B, N, P·P·C]
+            sum += MaskedAutoencoder.Loss(batch.Images, prediction, ones_like(none.Mask), shape.PatchSize, shape.NormPixLoss).ToDouble() * batch.Count;
+            total += batch.Count;
+        });
+        return sum / total;
+    }
 
-        static ProbeBatch Probe(ImageBatchSource source, long i, Device device)
-        {
-            var batch = source.Get(new DataPosition(0, i), device);
-            return new ProbeBatch(batch.Images, batch.Labels);
-        }
+    /// <summary>
+    /// The probe suite of a run on this data: full-label probes on <paramref name="probeTrain"/> evenly spaced training
+    /// images (0: all), low-label probes of <paramref name="perClass"/> images per class fixed by <paramref name="seed"/>,
+    /// at most <paramref name="maxIterations"/> L-BFGS iterations per linear fit.
+    /// </summary>
+    public ProbeSuite Suite(int probeTrain, IReadOnlyList<int> perClass, long seed, int maxIterations) =>
+        ProbeSuite.For(Enumerable.Range(0, data.Train.Count).Select(i => (long)data.Train.GetLabel(i)).ToArray(),
+            data.Test.ClassNames.Count, probeTrain, perClass, seed,
+            new ProbeOptions(LinearOptions: new LinearProbeOptions(MaxIterations: maxIterations)));
+
+    /// <summary>
+    /// Every probe of <paramref name="suite"/> on the frozen encoder's [CLS] (after the final norm) of unmasked images
+    /// (training images through the test transform, scored on the test split), metrics prefixed <paramref name="prefix"/>
+    /// (<c>init_</c> for the encoder at its initialisation).
+    /// </summary>
+    public Dictionary<string, double> EncoderProbes(IMaskedAutoencoder model, nn.Module module, ProbeSuite suite, Device device, string prefix = "")
+    {
+        using var trainSource = Source(Pool(suite));
+        using var testSource = Source(data.Test);
+        using var trainFeatures = FeatureExtractor.Extract(x => model.Encode(x), trainSource.BatchesPerEpoch,
+            i => Probe(trainSource, i, device), data.Test.ClassNames.Count, Pooling.Cls, module, $"{prefix}encoder train");
+        using var testFeatures = FeatureExtractor.Extract(x => model.Encode(x), testSource.BatchesPerEpoch,
+            i => Probe(testSource, i, device), data.Test.ClassNames.Count, Pooling.Cls, module, $"{prefix}encoder test");
+        return suite.Run(trainFeatures, testFeatures, prefix);
+    }
+
+    /// <summary>The same probes on raw pixels (the test transform's normalised values), prefixed <c>raw_</c>; through <paramref name="cache"/> when given.</summary>
+    public Dictionary<string, double> RawProbes(ProbeSuite suite, ProbeCache? cache)
+    {
+        using var trainSource = Source(Pool(suite));
+        using var testSource = Source(data.Test);
+        using var rawTrain = FeatureExtractor.Extract(x => x.flatten(1), trainSource.BatchesPerEpoch,
+            i => Probe(trainSource, i, CPU), data.Test.ClassNames.Count, Pooling.Cls, null, "raw pixels train");
+        using var rawTest = FeatureExtractor.Extract(x => x.flatten(1), testSource.BatchesPerEpoch,
+            i => Probe(testSource, i, CPU), data.Test.ClassNames.Count, Pooling.Cls, null, "raw pixels test");
+        return suite.Run(rawTrain, rawTest, "raw_", cache);
+    }
+
+    // The training images a suite fits on, in its pool order.
+    private IImageDataset Pool(ProbeSuite suite) =>
+        suite.PoolRows is { } rows ? new ImageSubset(data.Train, rows.Select(r => (int)r).ToArray()) : data.Train;
+
+    private static ProbeBatch Probe(ImageBatchSource source, long i, Device device)
+    {
+        var batch = source.Get(new DataPosition(0, i), device);
+        return new ProbeBatch(batch.Images, batch.Labels);
     }
 
     /// <summary>
     /// R^c, R and (non-)zero fractions per layer (docs/paper.md §4) of CRATE-MAE on the first <paramref name="samples"/>
-    /// test images: the encoder on unmasked images (split <c>test</c>, layers 1 … L) and the decoder on the encoder
-    /// output of the fixed-mask images it reconstructs (split <c>test-decoder</c>, layers 1 … L_dec; R^c of each
-    /// decoder layer's MSSA input).
+    /// test images, split names suffixed <paramref name="suffix"/> (<c>@init</c> for the untrained model):
+    /// <list type="bullet">
+    /// <item><c>test</c>: the encoder layers 1 … L on unmasked images, every token ([CLS] included, the reference's protocol);</item>
+    /// <item><c>test-decoder</c>: the decoder layers 1 … L_dec on the encoder output of the fixed-mask images they reconstruct,
+    /// every token ([CLS] and the mask tokens included); R^c of each decoder layer's MSSA input;</item>
+    /// <item><c>test-decoder-visible</c> / <c>test-decoder-masked</c>: the same pass, measured on the visible patches' tokens
+    /// only / on the mask tokens only ([CLS] out of both).</item>
+    /// </list>
+    /// Every layer also gets R^c after its MSSA step (<see cref="WhiteBoxMeasures.RcAfterStep"/>), so a row says whether
+    /// the step compressed (encoder) or expanded (decoder) through the layer's own subspaces.
     /// </summary>
-    public List<WhiteBoxRow> WhiteBox(CrateMae model, int samples, Device device)
+    public List<WhiteBoxRow> WhiteBox(CrateMae model, int samples, Device device, string suffix = "")
     {
         var rows = new List<WhiteBoxRow>();
         if (samples <= 0) return rows;
         var encoder = new WhiteBoxAccumulator();
         var decoder = new WhiteBoxAccumulator();
+        var visible = new WhiteBoxAccumulator();
+        var masked = new WhiteBoxAccumulator();
         bool wasTraining = model.training;
         model.eval();
         try
@@ -144,15 +186,22 @@ public sealed class MaeEvaluator(MaeData data, MaeConfig shape, int keep, long m
                 var images = batch.Images.narrow(0, 0, count);                             // [b, C, H, W]
                 encoder.Add(model.EncoderLayers, model.Embed(images));
                 using var mask = TestMask(start, count, device);
-                decoder.Add(model.DecoderLayers, model.EncodeMasked(images, mask));
+                var latent = model.EncodeMasked(images, mask);                            // [b, N + 1, d], [CLS] first
+                decoder.Add(model.DecoderLayers, latent);
+                // Token positions (patch p is token p + 1): kept patches in ascending order, removed ones likewise.
+                var order = mask.Mask.sort(1, stable: true).Indices;                      // [b, N]: kept (0) first, then removed (1)
+                visible.Add(model.DecoderLayers, latent, order.narrow(1, 0, keep).sort(1).Values + 1);
+                masked.Add(model.DecoderLayers, latent, order.narrow(1, keep, shape.NumPatches - keep).sort(1).Values + 1);
             }, limit: samples);
         }
         finally
         {
             if (wasTraining) model.train();
         }
-        rows.AddRange(encoder.Rows("test"));
-        rows.AddRange(decoder.Rows("test-decoder"));
+        rows.AddRange(encoder.Rows("test" + suffix));
+        rows.AddRange(decoder.Rows("test-decoder" + suffix));
+        rows.AddRange(visible.Rows("test-decoder-visible" + suffix));
+        rows.AddRange(masked.Rows("test-decoder-masked" + suffix));
         return rows;
     }
 

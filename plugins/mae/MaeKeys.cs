@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Evaluation;
 using Crate.Core.Training;
 
 namespace Crate.Plugins.Mae;
@@ -111,7 +112,7 @@ public static class MaeKeys
         Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
         Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio,
         Eta, Lambda, MaskRatio, NormPixLoss,
-        EvalBatch, MaskSeed, ProbeTrainLimit, ProbeMaxIterations, Probes, WhiteBoxSamples, ReconstructionImages,
+        EvalBatch, MaskSeed, ProbeTrainLimit, ProbeMaxIterations, Probes, ProbeKeys.LowLabel, ProbeKeys.Controls, WhiteBoxSamples, ReconstructionImages,
         .. TrainerKeys.All, .. Finetune.All, Finetune.LayerDecay,
     ];
 }

@@ -1,5 +1,6 @@
 using Crate.Core.Contract;
 using Crate.Core.Data.Images;
+using Crate.Core.Evaluation;
 using Crate.Core.Modules;
 using Crate.Core.Training;
 using Crate.Core.WhiteBox;
@@ -30,10 +31,6 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         long classes = config.Get(MaeKeys.NumClasses);
         return new HeadlineMetric("finetune_top1", 100.0 / classes, $"100 / {classes} classes");
     }
-
-    /// <summary>Metrics whose names the task returns (all of them on a dataset with more than 5 classes).</summary>
-    private static readonly string[] ProbeMetrics =
-        ["knn20_top1", "knn20_top5", "knn1_top1", "linear_top1", "raw_knn20_top1", "raw_knn20_top5", "raw_knn1_top1", "raw_linear_top1"];
 
     /// <inheritdoc />
     public string Name => "mae";
@@ -77,22 +74,21 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
     public IReadOnlyList<MetricInfo> Metrics { get; } =
     [
         new("recon_loss", "test masked-patch reconstruction loss (pixel MSE on normalised pixels, masked patches only, fixed masks from eval.mask_seed)", false),
+        new("recon_full_mse", "test reconstruction MSE with every patch visible (no patch removed), over every patch", false),
         new("train_loss", "pre-training loss over the last epoch", false),
-        new("knn20_top1", "20-NN (DINO weighted) top-1 on frozen encoder [CLS] features of unmasked test images", true, "%"),
-        new("knn20_top5", "20-NN top-5 on frozen encoder features (more than 5 classes)", true, "%"),
-        new("knn1_top1", "1-NN top-1 on frozen encoder features", true, "%"),
-        new("linear_top1", "linear probe (L-BFGS, L2 chosen on a training split) top-1 on frozen encoder features", true, "%"),
-        new("raw_knn20_top1", "20-NN top-1 on raw pixels (what pre-training must beat)", true, "%"),
-        new("raw_knn20_top5", "20-NN top-5 on raw pixels (more than 5 classes)", true, "%"),
-        new("raw_knn1_top1", "1-NN top-1 on raw pixels", true, "%"),
-        new("raw_linear_top1", "linear probe top-1 on raw pixels", true, "%"),
+        .. ProbeMetrics.Declare("the frozen encoder's [CLS] of unmasked images", "raw pixels"),
         new("finetune_top1", "test top-1 after fine-tuning encoder + linear head on whole images", true, "%"),
         new("finetune_top5", "test top-5 after fine-tuning (more than 5 classes)", true, "%"),
         new("finetune_loss", "test cross-entropy after fine-tuning", false, "nats"),
         new("finetune_train_loss", "fine-tuning training loss over its last epoch", false, "nats"),
+        new("scratch_finetune_top1", "control: finetune_top1 of the encoder at its initialisation, fine-tuned with the same recipe, head init and data order",
+            true, "%", new MetricControl("finetune_top1", ControlKind.FromScratch)),
+        new("scratch_finetune_top5", "control: finetune_top5 from scratch", true, "%", new MetricControl("finetune_top5", ControlKind.FromScratch)),
+        new("scratch_finetune_loss", "control: finetune_loss from scratch", false, "nats", new MetricControl("finetune_loss", ControlKind.FromScratch)),
+        new("scratch_finetune_train_loss", "control: finetune_train_loss from scratch", false, "nats", new MetricControl("finetune_train_loss", ControlKind.FromScratch)),
         new("parameters", "every tensor of the autoencoder's state_dict (frozen position tables and CRATE-MAE's unused decoder_embed included), as the paper counts", false),
         new("parameters_trainable", "parameters the pre-training optimiser updates", false),
-        new("train_seconds", "training wall time of both phases, evaluations included", false, "s"),
+        new("train_seconds", "training wall time of every phase (pre-training, fine-tuning, the from-scratch control), evaluations included", false, "s"),
         new("samples_per_s", "pre-training throughput (images per second over the last steps)", true, "img/s"),
     ];
 
@@ -127,7 +123,6 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         int keep = MaeModels.KeepCount(config, shape.NumPatches);
         var pretrainOptions = TrainerOptions.FromConfig(config);
         var finetuneOptions = TrainerOptions.FromConfig(config, MaeKeys.Finetune);
-        double layerDecay = config.Get(MaeKeys.Finetune.LayerDecay);
         string dataDir = ctx.DataDirectory(config.Get(MaeKeys.Dataset));
         var data = MaeData.Load(config, dataDir, shape);
         var seeds = TrainingSeeds.From(ctx.Seed);
@@ -135,9 +130,9 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         int workers = config.GetInt(MaeKeys.Workers);
         bool prefetch = config.Get(MaeKeys.Prefetch);
         double ratio = config.Get(MaeKeys.MaskRatio);
+        bool controls = config.Get(ProbeKeys.Controls);
 
-        torch.manual_seed(seeds.Init);
-        using var module = MaeModels.Build(shape);
+        using var module = Initial(shape, seeds);
         var model = (IMaskedAutoencoder)module;
         ctx.Logger.LogInformation("{Model}: {Shape}; {All:N0} parameters ({Trainable:N0} trained), {Keep} of {Patches} patches visible; {Train} training and {Test} test images of {Dataset} from {Dir}",
             ctx.Model, shape, shape.ParameterCount(), shape.ParameterCount(everyTensor: false), keep, shape.NumPatches, data.Train.Count, data.Test.Count, data.Name, dataDir);
@@ -158,51 +153,114 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
             ["parameters"] = shape.ParameterCount(),
             ["parameters_trainable"] = shape.ParameterCount(everyTensor: false),
             ["recon_loss"] = pretrain.FinalMetrics.TryGetValue("recon_loss", out var recon) ? recon : evaluator.ReconstructionLoss(model, device, ctx.Cancellation),
+            ["recon_full_mse"] = evaluator.FullReconstructionMse(model, device, ctx.Cancellation),
         };
         foreach (var name in new[] { "train_loss", "samples_per_s" })
             if (pretrain.FinalMetrics.TryGetValue(name, out var value)) metrics[name] = value;
 
-        // Frozen encoder: probes, white-box rows, figures (before fine-tuning changes the shared encoder).
+        // Frozen encoder: probes (and the controls: the same encoder untrained, raw pixels), white-box rows, figures,
+        // all before fine-tuning changes the shared encoder.
         if (config.Get(MaeKeys.Probes))
         {
-            var probes = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), config.GetInt(MaeKeys.ProbeMaxIterations), device);
-            foreach (var name in ProbeMetrics)
-                if (probes.TryGetValue(name, out var value)) metrics[name] = value;
+            var suite = evaluator.Suite(config.GetInt(MaeKeys.ProbeTrainLimit), ProbeKeys.LowLabelCounts(config), SeedMath.Derive(ctx.Seed, "low-label"),
+                config.GetInt(MaeKeys.ProbeMaxIterations));
+            Add(metrics, ProbeMetrics.Select(evaluator.EncoderProbes(model, module, suite, device)));
+            Add(metrics, ProbeMetrics.Select(evaluator.RawProbes(suite, ProbeCache.At(ctx.CacheDirectory)), ProbeMetrics.RawPrefix));
+            if (controls)
+            {
+                using var initial = Initial(shape, seeds);
+                initial.to(device);
+                initial.eval();
+                Add(metrics, ProbeMetrics.Select(evaluator.EncoderProbes((IMaskedAutoencoder)initial, initial, suite, device, ProbeMetrics.InitPrefix), ProbeMetrics.InitPrefix));
+            }
             ctx.Logger.LogInformation("probes of {Model}: {Probes}", ctx.Model,
-                string.Join(", ", ProbeMetrics.Where(probes.ContainsKey).Select(n => FormattableString.Invariant($"{n} {probes[n]:F2}"))));
+                string.Join(", ", metrics.Where(m => m.Key.Contains("_top1", StringComparison.Ordinal)).Select(m => FormattableString.Invariant($"{m.Key} {m.Value:F2}"))));
         }
-        IReadOnlyList<WhiteBoxRow> whiteBox = [];
+        var whiteBox = new List<WhiteBoxRow>();
         if (module is CrateMae crate)
         {
-            whiteBox = evaluator.WhiteBox(crate, config.GetInt(MaeKeys.WhiteBoxSamples), device);
+            int samples = config.GetInt(MaeKeys.WhiteBoxSamples);
+            whiteBox.AddRange(evaluator.WhiteBox(crate, samples, device));
+            if (samples > 0)
+            {
+                using var initial = (CrateMae)Initial(shape, seeds);
+                initial.to(device);
+                whiteBox.AddRange(evaluator.WhiteBox(initial, samples, device, "@init"));
+            }
             if (whiteBox.Count > 0) ctx.ReportWhiteBox(whiteBox);
         }
         var artifacts = evaluator.Figures(model, module, config.GetInt(MaeKeys.ReconstructionImages), device, ctx.RunDirectory, ctx.Model);
 
-        // Phase 2: encoder + linear head on whole images, layer-wise learning-rate decay.
+        // Phase 2: encoder + linear head on whole images, layer-wise learning-rate decay; then, as the control, the same
+        // fine-tuning (recipe, head init, data order) of the encoder at its initialisation.
+        try
+        {
+            var finetune = Finetune(model, data, shape, seeds, finetuneOptions, config, evaluator, ctx.Phase("finetune"), workers, prefetch);
+            foreach (var (from, to) in FinetuneMetrics)
+                if (finetune.FinalMetrics.TryGetValue(from, out var value)) metrics[to] = value;
+            double seconds = pretrain.TrainSeconds + finetune.TrainSeconds;
+            if (controls)
+            {
+                using var scratch = Initial(shape, seeds);
+                var fromScratch = Finetune((IMaskedAutoencoder)scratch, data, shape, seeds, finetuneOptions, config, evaluator, ctx.Phase("finetune-scratch"), workers, prefetch);
+                foreach (var (from, to) in FinetuneMetrics)
+                    if (fromScratch.FinalMetrics.TryGetValue(from, out var value)) metrics["scratch_" + to] = value;
+                seconds += fromScratch.TrainSeconds;
+            }
+            metrics["train_seconds"] = seconds;
+        }
+        finally
+        {
+            evaluator.Dispose();
+        }
+        return new RunResult(metrics, whiteBox, artifacts);
+
+        static void Add(Dictionary<string, double> into, IEnumerable<KeyValuePair<string, double>> values)
+        {
+            foreach (var (k, v) in values) into[k] = v;
+        }
+    }
+
+    /// <summary>Fine-tuning metrics: the trainer's name → the run's.</summary>
+    private static readonly (string From, string To)[] FinetuneMetrics =
+        [("top1", "finetune_top1"), ("top5", "finetune_top5"), ("loss", "finetune_loss"), ("train_loss", "finetune_train_loss")];
+
+    /// <summary>
+    /// The autoencoder as every run of seed <paramref name="seeds"/> starts it: the global generator seeded with
+    /// <see cref="TrainingSeeds.Init"/>, then the modules built. The pre-training, the initialisation probes and the
+    /// from-scratch fine-tune each take one, so the controls start from exactly the weights pre-training started from.
+    /// </summary>
+    public static nn.Module Initial(MaeConfig shape, TrainingSeeds seeds)
+    {
+        torch.manual_seed(seeds.Init);
+        return MaeModels.Build(shape);
+    }
+
+    /// <summary>
+    /// One fine-tuning phase: encoder of <paramref name="model"/> + a linear head (seeded from the run's init seed, so the
+    /// pre-trained and the from-scratch encoder get the same head), layer-wise decay, the run's data order.
+    /// </summary>
+    private static TrainingResult Finetune(IMaskedAutoencoder model, MaeData data, MaeConfig shape, TrainingSeeds seeds, TrainerOptions options,
+        ResolvedConfig config, MaeEvaluator evaluator, IRunContext phase, int workers, bool prefetch)
+    {
         torch.manual_seed(SeedMath.Derive(seeds.Init, "finetune-head"));             // the head's init, independent of what ran before
         var classifier = new MaeClassifier(model, data.Test.ClassNames.Count);
         try
         {
-            finetuneOptions = finetuneOptions with
+            options = options with
             {
-                ParameterScales = ParameterScale.LayerDecay(shape.Depth, layerDecay, name => MaeClassifier.LayerOf(name, shape.Depth)),
+                ParameterScales = ParameterScale.LayerDecay(shape.Depth, config.Get(MaeKeys.Finetune.LayerDecay), name => MaeClassifier.LayerOf(name, shape.Depth)),
             };
-            using var batches = TrainBatches(data, finetuneOptions.EffectiveMicroBatch, SeedMath.Derive(seeds.DataOrder, "finetune"), workers, prefetch);
+            using var batches = TrainBatches(data, options.EffectiveMicroBatch, SeedMath.Derive(seeds.DataOrder, "finetune"), workers, prefetch);
             var spec = TrainingSpec.ForModel(classifier, batches,
                 loss: (b, _) => Losses.CrossEntropy(classifier.forward(b.Images), b.Labels),
                 evaluate: e => evaluator.Classification(classifier, e.Device, e.Cancellation));
-            var finetune = new Trainer<ViewBatch>(spec, finetuneOptions, ctx.Phase("finetune")).Run();
-            foreach (var (from, to) in new[] { ("top1", "finetune_top1"), ("top5", "finetune_top5"), ("loss", "finetune_loss"), ("train_loss", "finetune_train_loss") })
-                if (finetune.FinalMetrics.TryGetValue(from, out var value)) metrics[to] = value;
-            metrics["train_seconds"] = pretrain.TrainSeconds + finetune.TrainSeconds;
+            return new Trainer<ViewBatch>(spec, options, phase).Run();
         }
         finally
         {
             classifier.DisposeHead();
-            evaluator.Dispose();
         }
-        return new RunResult(metrics, whiteBox, artifacts);
     }
 
     /// <summary>
@@ -213,6 +271,7 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
     public void CheckConfig(string model, ResolvedConfig config)
     {
         MaeModels.From(config, model);
+        ProbeKeys.LowLabelCounts(config);
         if (config.Get(MaeKeys.Finetune.LayerDecay) <= 0)
             throw new ConfigException("config key 'finetune.layer_decay': must be in (0, 1] (1: no decay)");
     }
@@ -265,19 +324,26 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["recon_loss"] = evaluator.ReconstructionLoss(model, device, request.Cancellation),
+            ["recon_full_mse"] = evaluator.FullReconstructionMse(model, device, request.Cancellation),
             ["parameters"] = shape.ParameterCount(),
         };
-        if (probes)
-        {
-            var probeMetrics = evaluator.Probes(model, module, config.GetInt(MaeKeys.ProbeTrainLimit), config.GetInt(MaeKeys.ProbeMaxIterations), device);
-            foreach (var name in ProbeMetrics)
-                if (probeMetrics.TryGetValue(name, out var value)) metrics[name] = value;
-            metrics["accuracy"] = metrics["linear_top1"];
-        }
+        // The reference protocol: probes fitted on the whole training split unless the user limits them (the presets'
+        // eval.probe_train_limit keeps `reproduce` fast and applies only when given on the command line here).
+        int probeTrain = request.ExplicitKeys.Contains(MaeKeys.ProbeTrainLimit.Name) ? config.GetInt(MaeKeys.ProbeTrainLimit) : 0;
         var notes = new List<string> { $"{request.Model} ({shape}) from the {checkpoint.Kind} {checkpoint.WeightsPath}" };
         notes.AddRange(checkpoint.Notes);
-        notes.Add(FormattableString.Invariant($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; recon_loss with {keep} of {shape.NumPatches} patches visible (eval.mask_seed {config.GetInt(MaeKeys.MaskSeed)})") +
-                  (probes ? $"; probes fitted on {Math.Min(data.Train.Count, config.GetInt(MaeKeys.ProbeTrainLimit) is > 0 and var l ? l : data.Train.Count)} training images, accuracy = linear_top1 in %." : "."));
+        notes.Add(FormattableString.Invariant($"Test split: {data.Test.Name}, {data.Test.Count} images from {dataDir}; recon_loss with {keep} of {shape.NumPatches} patches visible (eval.mask_seed {config.GetInt(MaeKeys.MaskSeed)}), recon_full_mse with all {shape.NumPatches} visible."));
+        if (probes)
+        {
+            var suite = evaluator.Suite(probeTrain, ProbeKeys.LowLabelCounts(config), SeedMath.Derive(0, "low-label"), config.GetInt(MaeKeys.ProbeMaxIterations));
+            foreach (var (k, v) in ProbeMetrics.Select(evaluator.EncoderProbes(model, module, suite, device))) metrics[k] = v;
+            foreach (var (k, v) in ProbeMetrics.Select(evaluator.RawProbes(suite, null), ProbeMetrics.RawPrefix)) metrics[k] = v;
+            metrics["accuracy"] = metrics["linear_top1"];
+            int fitted = suite.FullRows?.Count ?? data.Train.Count;
+            notes.Add(FormattableString.Invariant($"Probes fitted on {fitted} of {data.Train.Count} training images (") +
+                      (probeTrain > 0 ? $"eval.probe_train_limit {probeTrain} as given" : "the whole split, the reference protocol; --set eval.probe_train_limit=N limits it") +
+                      FormattableString.Invariant($"), at most {config.GetInt(MaeKeys.ProbeMaxIterations)} L-BFGS iterations per fit; low-label probes (l<k>_*) on k images per class drawn with seed 0; accuracy = linear_top1 in %; raw_* are the pixels."));
+        }
         return new EvaluationResult(metrics, notes);
     }
 }

@@ -68,8 +68,9 @@ public sealed partial class CliApp
         {
             case "csv" when perRun: ReportWriter.WriteCsv(target, runs); break;
             case "csv": ReportWriter.WriteCsv(target, summary); break;
-            case "json": ReportWriter.WriteJson(target, perRun ? [] : summary, perRun ? runs : null); break;
-            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, [.. plots, .. Report.Artifacts(records)], baseDir, whiteBox); break;
+            case "json": ReportWriter.WriteJson(target, perRun ? [] : summary, perRun ? runs : null, perRun ? null : Report.Controls(records)); break;
+            default: ReportWriter.WriteMarkdown(target, summary, perRun ? runs : null, [.. plots, .. Report.Artifacts(records)], baseDir, whiteBox,
+                Report.Controls(records), Report.Claims(records, summary)); break;
         }
     }
 }

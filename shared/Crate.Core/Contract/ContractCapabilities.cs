@@ -60,3 +60,26 @@ public interface IDataFittedConfig
     /// </summary>
     DataFit FitToData(ResolvedConfig config, IReadOnlySet<string> explicitKeys, Func<string, string> dataDirectory);
 }
+
+/// <summary>
+/// A relative claim of the paper for one metric: CRATE is within <paramref name="Margin"/> of the baseline or better,
+/// i.e. CRATE − baseline ≥ −Margin for a metric where higher is better (≤ +Margin where lower is better), in the
+/// metric's unit. The report checks it against the finished runs with the Welch interval of the difference:
+/// reproduced when the whole interval satisfies it, contradicted when none of it does, inconclusive otherwise.
+/// </summary>
+/// <param name="Metric">The metric the claim is about (one of <see cref="ICrateTask.Metrics"/>).</param>
+/// <param name="Margin">How far behind the baseline CRATE may be and still be "close" (0: at least as good).</param>
+/// <param name="Statement">The claim in words, with where the margin comes from (a published gap, or this project's reading).</param>
+/// <param name="Source">Where the paper makes it (docs/paper.md section).</param>
+public sealed record PaperClaim(string Metric, double Margin, string Statement, string Source);
+
+/// <summary>
+/// Capability (contract version 3): the paper's relative claims for the task (CRATE close to its baseline), which the
+/// host stores with every run and the report checks against the measured numbers, so that a reader sees per task which
+/// claims the recipe reproduces and which it does not.
+/// </summary>
+public interface IPaperClaims
+{
+    /// <summary>The claims, in the order the report lists them.</summary>
+    IReadOnlyList<PaperClaim> Claims { get; }
+}

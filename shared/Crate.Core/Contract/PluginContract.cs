@@ -11,8 +11,9 @@ public static class PluginContract
     /// <remarks>
     /// 2: run phases (<see cref="RunPhase"/>, <see cref="IRunContext.Phase"/>), evaluation rows keyed by
     /// (run, phase, step) (<see cref="EpochRow.Phase"/>, <see cref="ProgressInfo.Phase"/>).
+    /// 3: control metrics (<see cref="MetricInfo.Control"/>), the shared cache folder (<see cref="IRunContext.CacheDirectory"/>).
     /// </remarks>
-    public const int Version = 2;
+    public const int Version = 3;
 }
 
 /// <summary>

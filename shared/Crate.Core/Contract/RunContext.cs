@@ -47,6 +47,12 @@ public interface IRunContext
     /// <summary>Logger for the run.</summary>
     ILogger Logger { get; }
 
+    /// <summary>
+    /// A folder shared by every run of one results folder, for results that depend on no model and may be computed
+    /// once (the raw-input probes, <see cref="Evaluation.ProbeCache"/>); null: compute them in every run.
+    /// </summary>
+    string? CacheDirectory => null;
+
     /// <summary>The folder of dataset <paramref name="name"/> (from <c>--data name=DIR</c> or the shipped default).</summary>
     string DataDirectory(string name);
 
@@ -108,6 +114,8 @@ public abstract class DelegatingRunContext(IRunContext inner) : IRunContext
 
     /// <inheritdoc />
     public virtual ILogger Logger => inner.Logger;
+    /// <inheritdoc />
+    public virtual string? CacheDirectory => inner.CacheDirectory;
 
     /// <inheritdoc />
     public virtual string DataDirectory(string name) => inner.DataDirectory(name);

@@ -154,6 +154,9 @@ public sealed class CrateMaeEncoderBlock : nn.Module<Tensor, Tensor>, ICrateLaye
     /// <inheritdoc />
     public Tensor Project(Tensor z) => Layer.Project(z);
 
+    /// <inheritdoc />
+    public Tensor? ProjectAfterStep(Tensor z) => Layer.ProjectAfterStep(z);
+
     /// <summary>Z^ℓ [B, n, d] → Z^{ℓ+1} [B, n, d].</summary>
     public override Tensor forward(Tensor z) => Layer.forward(z);
 }

@@ -67,6 +67,9 @@ public sealed class LocalRunContext : IRunContext, IDisposable
     /// <inheritdoc />
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <inheritdoc />
+    public string? CacheDirectory { get; init; }
+
     /// <summary>Datasets are looked up here by name; null: <c>&lt;run folder&gt;/data/&lt;name&gt;</c>.</summary>
     public Func<string, string>? DataDirectories { get; init; }
 

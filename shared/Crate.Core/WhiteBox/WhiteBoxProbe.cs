@@ -19,6 +19,9 @@ public static class WhiteBoxMeasures
 
     /// <summary>Fraction of non-zeros ‖Z^{ℓ+1}‖₀/(d·n), what the paper's sparsity plot shows.</summary>
     public const string Nonzero = "nonzero";
+
+    /// <summary>R^c through layer ℓ's own projection after its MSSA step (<see cref="Modules.ICrateLayer.ProjectAfterStep"/>); compare with <see cref="Rc"/>.</summary>
+    public const string RcAfterStep = "Rc_after_mssa";
 }
 
 /// <summary>
@@ -47,9 +50,12 @@ public sealed class WhiteBoxAccumulator
 
     /// <summary>
     /// Runs <paramref name="layers"/> on Z^1 = <paramref name="z1"/> [B, n, d] without gradients and
-    /// records every measure of every layer for each of the B samples.
+    /// records every measure of every layer for each of the B samples. Every layer sees all n tokens; with
+    /// <paramref name="tokens"/> [B, m] (positions, int64) only those m tokens of each sample are measured (e.g. the
+    /// patch tokens without [CLS], or a CRATE-MAE decoder's mask tokens alone). Layers that offer
+    /// <see cref="ICrateLayer.ProjectAfterStep"/> also get <see cref="WhiteBoxMeasures.RcAfterStep"/>.
     /// </summary>
-    public void Add(IReadOnlyList<ICrateLayer> layers, Tensor z1)
+    public void Add(IReadOnlyList<ICrateLayer> layers, Tensor z1, Tensor? tokens = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -58,14 +64,20 @@ public sealed class WhiteBoxAccumulator
         {
             var layer = layers[i];
             Record(i + 1, WhiteBoxMeasures.Rc,
-                CodingRate.CompressionTerm(layer.Project(z), layer.Heads, epsSquared, normalizeTokens));
+                CodingRate.CompressionTerm(Select(layer.Project(z)), layer.Heads, epsSquared, normalizeTokens));
+            if (layer.ProjectAfterStep(z) is { } after)
+                Record(i + 1, WhiteBoxMeasures.RcAfterStep, CodingRate.CompressionTerm(Select(after), layer.Heads, epsSquared, normalizeTokens));
             z = layer.forward(z);                                                 // Z^{ℓ+1} [B, n, d]
-            Record(i + 1, WhiteBoxMeasures.R, CodingRate.Rate(z, epsSquared, normalizeTokens));
-            var zeros = CodingRate.ZeroFraction(z);
+            var measured = Select(z);                                             // [B, m, d]
+            Record(i + 1, WhiteBoxMeasures.R, CodingRate.Rate(measured, epsSquared, normalizeTokens));
+            var zeros = CodingRate.ZeroFraction(measured);
             Record(i + 1, WhiteBoxMeasures.ZeroFraction, zeros);
             Record(i + 1, WhiteBoxMeasures.Nonzero, zeros.Select(f => 1.0 - f).ToArray());
         }
         Samples += (int)z1.shape[0];
+
+        // [B, n, c] → [B, m, c]: the measured tokens of each sample.
+        Tensor Select(Tensor x) => tokens is null ? x : x.gather(1, tokens.unsqueeze(-1).expand(-1, -1, x.shape[2]));
     }
 
     /// <summary>One row per (layer, measure), ordered by layer then measure, tagged with <paramref name="split"/>.</summary>

@@ -61,4 +61,12 @@ public sealed class CrateLayer : nn.Module<Tensor, Tensor>, ICrateLayer
         using var scope = NewDisposeScope();
         return attn.fn.qkv.forward(attn.norm.forward(z)).MoveToOuterDisposeScope();   // [B, n, K·p]
     }
+
+    /// <summary>U·LN₁(Z^{ℓ+1/2}) with Z^{ℓ+1/2} = Z^ℓ + MSSA(LN₁(Z^ℓ)): the caption's R^c(Z^{ℓ+1/2} | U^ℓ), [B, n, d] → [B, n, K·p].</summary>
+    public Tensor ProjectAfterStep(Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var half = z + attn.fn.forward(attn.norm.forward(z), null);                   // Z^{ℓ+1/2} [B, n, d]
+        return attn.fn.qkv.forward(attn.norm.forward(half)).MoveToOuterDisposeScope();   // [B, n, K·p]
+    }
 }

@@ -50,6 +50,20 @@ public sealed class CrateMaeDecoderLayer : nn.Module<Tensor, Tensor>, ICrateLaye
         return pair.attention.fn.qkv.forward(pair.attention.norm.forward(half)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// U·LN₂(Z̃^{ℓ+1}) with Z̃^{ℓ+1} = Y − MSSA(LN₂(Y)), Y = D̃·LN₁(Z̃^ℓ): the projection of <see cref="Project"/> after the
+    /// subtracted MSSA step, [B, n, d] → [B, n, K·p]. The paper's picture (the decoder undoes the encoder's compression)
+    /// predicts R^c here above R^c at <see cref="Project"/>.
+    /// </summary>
+    public Tensor ProjectAfterStep(Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var pair = layers[0];
+        var half = pair.dictionary.fn.forward(pair.dictionary.norm.forward(z));              // Y [B, n, d]
+        var after = half - pair.attention.fn.forward(pair.attention.norm.forward(half));    // Z̃^{ℓ+1} [B, n, d]
+        return pair.attention.fn.qkv.forward(pair.attention.norm.forward(after)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>The (dictionary, attention) pair, named <c>0</c> and <c>1</c> as the reference.</summary>
     public sealed class DecoderPair : nn.Module
     {

@@ -16,4 +16,12 @@ public interface ICrateLayer
 
     /// <summary>The whole layer Z^ℓ → Z^{ℓ+1} = ISTA(LN₂(Z^ℓ + MSSA(LN₁(Z^ℓ)))), [B, n, d] → [B, n, d].</summary>
     Tensor forward(Tensor z);
+
+    /// <summary>
+    /// The same projection as <see cref="Project"/> (the same U and pre-norm) applied to the output of the layer's MSSA
+    /// step, so that R^c before and after that one step can be compared through the layer's own subspaces (docs/paper.md
+    /// §4 item 4, §5): an encoder layer's step (Z + MSSA) is meant to lower R^c, a CRATE-MAE decoder layer's (Y − MSSA) to
+    /// raise it. Null where a layer does not offer it.
+    /// </summary>
+    Tensor? ProjectAfterStep(Tensor z) => null;
 }
