@@ -18,13 +18,13 @@ public static class DinoPresets
     public static Preset Smoke { get; } = new("smoke",
         "seconds per model: 256 training / 128 test Fashion-MNIST images, 2x28px + 2x14px crops, d=32, 2 layers, head 64-32-64, 2 epochs",
         Values(
-            ("data.dataset", "fashion-mnist"), ("data.train_limit", "256"), ("data.test_limit", "128"),
+            ("data.dataset", "fashion-mnist"), ("data.train_limit", "1200"), ("data.test_limit", "128"),
             ("data.global_size", "28"), ("data.local_size", "14"), ("data.local_crops", "2"),
             ("model.patch_size", "7"), ("model.channels", "1"), ("model.depth", "2"),
             ("dino.out_dim", "64"), ("dino.hidden_dim", "64"), ("dino.bottleneck_dim", "32"), ("dino.teacher_temp", "0.04"), ("dino.warmup_teacher_temp_epochs", "0"),
             ("train.optimizer", "adamw"), ("train.base_lr", "4e-3"), ("train.min_lr", "1e-6"), ("train.weight_decay", "0.04"),
             ("train.weight_decay_end", "0.4"), ("train.grad_clip", "0"), ("train.batch_size", "32"), ("train.epochs", "2"), ("train.warmup_steps", "2"),
-            ("eval.batch_size", "128"), ("eval.low_label", "10"), ("eval.whitebox_samples", "32"), ("eval.attention_images", "2")),
+            ("eval.batch_size", "128"), ("eval.whitebox_samples", "32"), ("eval.attention_images", "2")),
         PerModel(
             Values(("model.dim", "32"), ("model.heads", "2")),
             Values(("model.dim", "32"), ("model.heads", "2"))));

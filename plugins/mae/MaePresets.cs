@@ -18,7 +18,7 @@ public static class MaePresets
     public static Preset Smoke { get; } = new("smoke",
         "seconds per model: 256 training / 128 test Fashion-MNIST images, patch 7, d=32, 2 pre-training epochs + 1 fine-tuning epoch",
         Values(
-            ("data.dataset", "fashion-mnist"), ("data.train_limit", "256"), ("data.test_limit", "128"),
+            ("data.dataset", "fashion-mnist"), ("data.train_limit", "1200"), ("data.test_limit", "128"),
             ("data.random_resized_crop", "true"), ("data.crop_min_scale", "0.5"), ("data.hflip", "0.5"),
             ("model.image_size", "28"), ("model.patch_size", "7"), ("model.channels", "1"), ("model.num_classes", "10"),
             ("model.mask_ratio", "0.75"),
@@ -26,7 +26,7 @@ public static class MaePresets
             ("train.batch_size", "64"), ("train.epochs", "2"), ("train.warmup_steps", "2"),
             ("finetune.optimizer", "adamw"), ("finetune.lr", "2e-3"), ("finetune.weight_decay", "0.05"), ("finetune.batch_size", "64"),
             ("finetune.epochs", "1"), ("finetune.warmup_steps", "1"), ("finetune.layer_decay", "0.75"),
-            ("eval.batch_size", "128"), ("eval.probe_max_iter", "100"), ("eval.low_label", "10"), ("eval.whitebox_samples", "32"), ("eval.reconstruction_images", "2")),
+            ("eval.batch_size", "128"), ("eval.probe_max_iter", "100"), ("eval.whitebox_samples", "32"), ("eval.reconstruction_images", "2")),
         PerModel(
             Values(("model.dim", "32"), ("model.depth", "2"), ("model.heads", "2")),
             Values(("model.dim", "32"), ("model.depth", "2"), ("model.heads", "2"),

@@ -240,7 +240,7 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
     /// One fine-tuning phase: encoder of <paramref name="model"/> + a linear head (seeded from the run's init seed, so the
     /// pre-trained and the from-scratch encoder get the same head), layer-wise decay, the run's data order.
     /// </summary>
-    private static TrainingResult Finetune(IMaskedAutoencoder model, MaeData data, MaeConfig shape, TrainingSeeds seeds, TrainerOptions options,
+    public static TrainingResult Finetune(IMaskedAutoencoder model, MaeData data, MaeConfig shape, TrainingSeeds seeds, TrainerOptions options,
         ResolvedConfig config, MaeEvaluator evaluator, IRunContext phase, int workers, bool prefetch)
     {
         torch.manual_seed(SeedMath.Derive(seeds.Init, "finetune-head"));             // the head's init, independent of what ran before

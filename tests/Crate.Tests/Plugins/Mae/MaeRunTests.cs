@@ -1,4 +1,6 @@
 using Crate.Core.Contract;
+using Crate.Core.Evaluation;
+using Crate.Core.Modules;
 using Crate.Core.Interop;
 using Crate.Core.Training;
 using Crate.Core.WhiteBox;
@@ -58,10 +60,13 @@ public class MaeRunTests
         AssertEveryDeclaredMetricAndFallingLoss(result, ctx);
         Assert.Equal(new Crate.Core.Modules.MaeConfig(Crate.Core.Modules.MaeKind.Crate, 32, 2, 2, 32, 2, 2, 28, 7, 1).ParameterCount(), result.Metrics["parameters"]);
 
-        // White-box rows: encoder (test) and decoder (test-decoder), 2 layers each, 4 measures, 32 images.
+        // White-box rows: encoder (test) and decoder (all tokens; visible patches; mask tokens), trained and at init,
+        // 2 layers each, 5 measures (R^c before and after the MSSA step, R, zero and non-zero fractions), 32 images.
         Assert.Equal(result.WhiteBox, ctx.WhiteBox);
-        Assert.Equal(2 * 2 * 4, result.WhiteBox.Count);
-        foreach (var split in new[] { "test", "test-decoder" })
+        string[] splits = ["test", "test-decoder", "test-decoder-visible", "test-decoder-masked"];
+        Assert.Equal(splits.Concat(splits.Select(s => s + "@init")).Order(), result.WhiteBox.Select(r => r.Split).Distinct().Order());
+        Assert.Equal(2 * splits.Length * 2 * 5, result.WhiteBox.Count);
+        foreach (var split in splits)
             foreach (var layer in new[] { 1, 2 })
             {
                 var rc = result.WhiteBox.Single(r => r.Split == split && r.Layer == layer && r.Measure == WhiteBoxMeasures.Rc);
@@ -80,12 +85,62 @@ public class MaeRunTests
         Assert.Contains(evaluation.Notes, n => n.Contains("dim 32") && n.Contains("decoder depth 2"));
     }
 
+    /// <summary>
+    /// The controls are what they claim, recomputed here by an independent path: the <c>init_*</c> probes are the
+    /// probes of a freshly built autoencoder of the run's init seed (<see cref="MaeTask.Initial"/>, the builder the
+    /// pre-training starts from), on the same low-label subsets; the <c>scratch_*</c> fine-tune is the same fine-tuning
+    /// recipe applied to such a fresh encoder; and the fresh encoder differs from the pre-trained one.
+    /// </summary>
+    private static void AssertControlsAreWhatTheyClaim(string model, RunResult result, LocalRunContext ctx)
+    {
+        var config = Config("smoke", model);
+        var shape = MaeModels.From(config, model);
+        var seeds = TrainingSeeds.From(ctx.Seed);
+        var data = MaeData.Load(config, VitTestSupport.FashionMnist, shape);
+        using var evaluator = new MaeEvaluator(data, shape, MaeModels.KeepCount(config, shape.NumPatches), config.GetInt(MaeKeys.MaskSeed),
+            config.GetInt(MaeKeys.EvalBatch), 1, false);
+        var suite = evaluator.Suite(config.GetInt(MaeKeys.ProbeTrainLimit), ProbeKeys.LowLabelCounts(config), SeedMath.Derive(ctx.Seed, "low-label"),
+            config.GetInt(MaeKeys.ProbeMaxIterations));
+        Assert.Equal([10, 100], suite.Budgets.Select(b => b.PerClass));
+
+        using (var fresh = MaeTask.Initial(shape, seeds))
+        {
+            fresh.eval();
+            var init = evaluator.EncoderProbes((IMaskedAutoencoder)fresh, fresh, suite, Devices.Resolve("cpu"), "init_");
+            foreach (var name in TheTask.Metrics.Where(m => m.Control?.Kind == ControlKind.Initialisation).Select(m => m.Name))
+                Assert.Equal(init[name], result.Metrics[name], 9);
+
+            // The untrained encoder is the same for the same seed, another for another seed, and not the trained one.
+            using var again = MaeTask.Initial(shape, seeds);
+            using var other = MaeTask.Initial(shape, TrainingSeeds.From(ctx.Seed + 1));
+            using var trained = MaeModels.Build(shape);
+            MaeCheckpoint.Open(ctx.CheckpointDirectory, model, config).LoadInto(trained);
+            foreach (var (name, p) in fresh.named_parameters())
+            {
+                Assert.True(p.eq(again.named_parameters().Single(q => q.name == name).parameter).all().item<bool>(), $"{name} differs for the same seed");
+            }
+            Assert.Contains(fresh.named_parameters(), np => np.parameter.requires_grad
+                && !np.parameter.eq(other.named_parameters().Single(q => q.name == np.name).parameter).all().item<bool>());
+            Assert.Contains(fresh.named_parameters(), np => np.parameter.requires_grad
+                && !np.parameter.eq(trained.named_parameters().Single(q => q.name == np.name).parameter).all().item<bool>());
+        }
+
+        using var scratch = MaeTask.Initial(shape, seeds);
+        using var phase = new LocalRunContext(seed: ctx.Seed, config: config) { Task = "mae", Model = model };
+        var fromScratch = MaeTask.Finetune((IMaskedAutoencoder)scratch, data, shape, seeds, TrainerOptions.FromConfig(config, MaeKeys.Finetune), config,
+            evaluator, phase.Phase("finetune-scratch"), 1, false);
+        Assert.Equal(fromScratch.FinalMetrics["top1"], result.Metrics["scratch_finetune_top1"], 9);
+        Assert.Equal(fromScratch.FinalMetrics["loss"], result.Metrics["scratch_finetune_loss"], 9);
+        Assert.Contains(ctx.Epochs, e => e.Phase == "finetune-scratch");
+    }
+
     [Fact]
     public void MaeSmokeRunReportsEveryMetricAndNoWhiteBoxRows()
     {
         var (result, ctx) = SmokeRun(MaeModels.Mae);
         using var _ = ctx;
         AssertEveryDeclaredMetricAndFallingLoss(result, ctx);
+        AssertControlsAreWhatTheyClaim(MaeModels.Mae, result, ctx);
         Assert.Empty(result.WhiteBox);
         Assert.Empty(ctx.WhiteBox);
     }
