@@ -56,6 +56,19 @@ public sealed class TensorBoardLog
     public static TensorBoardLog Open(string directory, ILogger logger)
     {
         var last = new Dictionary<string, long>(StringComparer.Ordinal);
+        try { ReadEarlierAttempts(directory, last, logger); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !DiskFullException.IsCause(e))
+        {
+            // Without the earlier files' steps a resumed run would write points twice: no events for this attempt.
+            logger.LogWarning(e, "TensorBoard events in {Folder} turned off for this run: reading the earlier attempts' files failed ({Cause})",
+                directory, e.Message);
+            return new TensorBoardLog(directory, last, logger) { _off = true };
+        }
+        return new TensorBoardLog(directory, last, logger);
+    }
+
+    private static void ReadEarlierAttempts(string directory, Dictionary<string, long> last, ILogger logger)
+    {
         foreach (var path in TensorBoardEvents.Files(directory))
         {
             var file = TensorBoardEvents.Read(path);
@@ -70,7 +83,6 @@ public sealed class TensorBoardLog
                 foreach (var v in e.Values)
                     last[v.Tag] = Math.Max(last.GetValueOrDefault(v.Tag, long.MinValue), e.Step);
         }
-        return new TensorBoardLog(directory, last, logger);
     }
 
     /// <summary>The step's loss and learning rate.</summary>
