@@ -265,14 +265,14 @@ public static class ReportWriter
         : row.Difference is null ? "–"
         : "n = 1: none";
 
-    private static string Signed(double? value, string unit) =>
+    internal static string Signed(double? value, string unit) =>
         value is { } v ? (v >= 0 ? "+" : "") + Number(v, unit) : "–";
 
     private static string Aggregate(Aggregate? aggregate, string unit) =>
         aggregate is null ? "–" : $"{MeanStd(aggregate, unit)} (n={aggregate.N})";
 
     /// <summary>"mean ± std", or the mean alone below two values.</summary>
-    private static string MeanStd(Aggregate value, string unit) =>
+    internal static string MeanStd(Aggregate value, string unit) =>
         value.Std is { } std ? $"{Number(value.Mean, unit)} ± {Spread(std, value.Mean, unit)}" : Number(value.Mean, unit);
 
     /// <summary>A standard deviation in the precision of its mean: whole when the mean is printed whole (parameter counts).</summary>
@@ -283,7 +283,7 @@ public static class ReportWriter
 
     private static string Name(string model) => model.Length > 0 ? Cell(model) : "none";
 
-    private static string Duration(double seconds)
+    internal static string Duration(double seconds)
     {
         var time = TimeSpan.FromSeconds(Math.Round(seconds));
         return $"{(int)time.TotalHours}:{time.Minutes:D2}:{time.Seconds:D2}";

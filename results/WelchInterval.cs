@@ -1,12 +1,22 @@
 namespace Crate.Results;
 
+/// <summary>A 95 % confidence interval of a difference (<see cref="WelchInterval"/>, <see cref="PairedInterval"/>).</summary>
+public interface IInterval
+{
+    /// <summary>Lower bound.</summary>
+    double Low { get; }
+
+    /// <summary>Upper bound.</summary>
+    double High { get; }
+}
+
 /// <summary>
 /// A 95 % confidence interval for the difference of two means (CRATE − baseline) over seeds, by Welch's t:
 /// Δ ± t<sub>0.975, ν</sub> · √(s₁²/n₁ + s₂²/n₂) with the Welch–Satterthwaite degrees of freedom
 /// ν = (s₁²/n₁ + s₂²/n₂)² / ((s₁²/n₁)²/(n₁−1) + (s₂²/n₂)²/(n₂−1)). It needs two seeds on each side: with one,
 /// a side's spread is unknown and no interval exists (<see cref="Of"/> returns null).
 /// </summary>
-public sealed record WelchInterval(double Low, double High, double DegreesOfFreedom)
+public sealed record WelchInterval(double Low, double High, double DegreesOfFreedom) : IInterval
 {
     /// <summary>The interval for <paramref name="crate"/> − <paramref name="baseline"/>, or null when either side has fewer than two seeds.</summary>
     public static WelchInterval? Of(Aggregate crate, Aggregate baseline)
@@ -27,7 +37,7 @@ public sealed record WelchInterval(double Low, double High, double DegreesOfFree
 /// A 95 % confidence interval for the mean of paired differences (treated − control of the same run, one per seed):
 /// mean ± t<sub>0.975, n−1</sub> · s / √n. It needs two pairs (<see cref="Of"/> returns null with fewer).
 /// </summary>
-public sealed record PairedInterval(double Low, double High, int DegreesOfFreedom)
+public sealed record PairedInterval(double Low, double High, int DegreesOfFreedom) : IInterval
 {
     /// <summary>The interval of the mean of <paramref name="differences"/>, or null below two.</summary>
     public static PairedInterval? Of(IReadOnlyList<double> differences)

@@ -4,6 +4,7 @@
 #    (README, "Memory"); without it training still works, with a warning.
 set -euo pipefail
 packages=(libjemalloc2)
+packages+=("$@")   # and any the caller names: .ci/run adds chromium, the headless browser of the HTML report test
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -7,7 +7,8 @@ namespace Crate.Host.Running;
 
 /// <summary>
 /// The host's <see cref="IRunContext"/>: epoch rows and white-box rows go to the results database at
-/// once (and to the run folder's metrics.jsonl), progress to the <see cref="IRunProgress"/> (the terminal, or a job's parent).
+/// once (and to the run folder's metrics.jsonl), progress to the <see cref="IRunProgress"/> (the terminal, or a job's parent);
+/// with <paramref name="tensorBoard"/>, every step, row and white-box measure also to the run's TensorBoard event files.
 /// </summary>
 public sealed class HostRunContext(
     Planning.PlannedRun run,
@@ -19,6 +20,7 @@ public sealed class HostRunContext(
     IRunProgress progress,
     ILogger logger,
     CancellationToken cancellation,
+    TensorBoardLog? tensorBoard = null,
     string? cacheDirectory = null) : IRunContext
 {
     private readonly object _gate = new();
@@ -57,7 +59,11 @@ public sealed class HostRunContext(
     }
 
     /// <inheritdoc />
-    public void ReportProgress(ProgressInfo info) => progress.Update(info);
+    public void ReportProgress(ProgressInfo info)
+    {
+        progress.Update(info);
+        tensorBoard?.Progress(info);
+    }
 
     /// <inheritdoc />
     public void ReportEpoch(EpochRow row)
@@ -66,6 +72,7 @@ public sealed class HostRunContext(
         {
             store.AddEpoch(run.Key, row);
             AppendJsonLine(new { kind = "epoch", phase = row.Phase, epoch = row.Epoch, step = row.Step, metrics = row.Metrics, at = DateTime.UtcNow });
+            tensorBoard?.Epoch(row);
         }
         progress.Message(ProgressView.EvaluationLine(run.Label, row));
     }
@@ -78,13 +85,19 @@ public sealed class HostRunContext(
             store.SetWhiteBox(run.Key, rows);
             foreach (var r in rows)
                 AppendJsonLine(new { kind = "whitebox", layer = r.Layer, measure = r.Measure, split = r.Split, mean = r.Mean, std = r.Std, samples = r.Samples });
+            tensorBoard?.WhiteBox(rows);
         }
     }
 
-    /// <summary>Appends the final metrics line to metrics.jsonl.</summary>
-    public void WriteFinal(IReadOnlyDictionary<string, double> metrics)
+    /// <summary>Appends the final metrics line to metrics.jsonl (and the final metrics, white-box rows and images to the TensorBoard files).</summary>
+    public void WriteFinal(RunResult result)
     {
-        lock (_gate) AppendJsonLine(new { kind = "final", metrics, at = DateTime.UtcNow });
+        lock (_gate)
+        {
+            AppendJsonLine(new { kind = "final", metrics = result.Metrics, at = DateTime.UtcNow });
+            tensorBoard?.WhiteBox(result.WhiteBox);
+            tensorBoard?.Final(result.Metrics, result.Artifacts, runDirectory);
+        }
     }
 
     private void AppendJsonLine(object value) =>

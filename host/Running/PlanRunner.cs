@@ -15,7 +15,9 @@ namespace Crate.Host.Running;
 /// <param name="Fresh">Rerun finished runs.</param>
 /// <param name="Data">Where datasets are found.</param>
 /// <param name="Verbose">Also print each run's <c>info</c> log lines on the terminal (they always go to its run.log).</param>
-public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data, bool Verbose = false);
+/// <param name="TensorBoard">Write each run's TensorBoard event files into its run folder while it trains (<see cref="TensorBoardLog"/>).</param>
+public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data, bool Verbose = false,
+    bool TensorBoard = true);
 
 /// <summary>How one planned run ended in this invocation.</summary>
 public enum RunOutcomeKind
@@ -109,7 +111,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
         progress.Message($"[{(resumed ? "resume" : "run")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
         using var logger = new RunLog(Path.Combine(runDir, "run.log"), loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}"), options.Verbose);
         var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation,
-            cacheDirectory: Path.Combine(options.OutDirectory, "cache"));
+            options.TensorBoard ? TensorBoardLog.Open(runDir, logger) : null, cacheDirectory: Path.Combine(options.OutDirectory, "cache"));
         var clock = Stopwatch.StartNew();
         try
         {
@@ -118,7 +120,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             var result = task.Run(context);
             clock.Stop();
             if (result.WhiteBox.Count > 0) store.SetWhiteBox(run.Key, result.WhiteBox);
-            context.WriteFinal(result.Metrics);
+            context.WriteFinal(result);
             record.Metrics = new Dictionary<string, double>(result.Metrics);
             record.Artifacts = result.Artifacts.Select(ArtifactRecord.From).ToList();
             record.Status = RunStatus.Finished;

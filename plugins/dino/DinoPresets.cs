@@ -24,7 +24,7 @@ public static class DinoPresets
             ("dino.out_dim", "64"), ("dino.hidden_dim", "64"), ("dino.bottleneck_dim", "32"), ("dino.teacher_temp", "0.04"), ("dino.warmup_teacher_temp_epochs", "0"),
             ("train.optimizer", "adamw"), ("train.base_lr", "4e-3"), ("train.min_lr", "1e-6"), ("train.weight_decay", "0.04"),
             ("train.weight_decay_end", "0.4"), ("train.grad_clip", "0"), ("train.batch_size", "32"), ("train.epochs", "2"), ("train.warmup_steps", "2"),
-            ("eval.batch_size", "128"), ("eval.whitebox_samples", "32"), ("eval.attention_images", "2")),
+            ("eval.batch_size", "128"), ("eval.probe_max_iter", "100"), ("eval.whitebox_samples", "32"), ("eval.attention_images", "2")),
         PerModel(
             Values(("model.dim", "32"), ("model.heads", "2")),
             Values(("model.dim", "32"), ("model.heads", "2"))));
@@ -46,7 +46,7 @@ public static class DinoPresets
             ("dino.teacher_temp", "0.02"), ("dino.warmup_teacher_temp_epochs", "0"),
             ("dino.momentum_teacher", "0.99"), ("train.optimizer", "adamw"), ("train.base_lr", "2e-3"), ("train.min_lr", "1e-6"),
             ("train.weight_decay", "0.04"), ("train.weight_decay_end", "0.4"), ("train.grad_clip", "0"), ("train.batch_size", "128"),
-            ("train.epochs", "6"), ("train.warmup_epochs", "1"), ("eval.batch_size", "500"), ("eval.whitebox_samples", "256"),
+            ("train.epochs", "6"), ("train.warmup_epochs", "1"), ("eval.batch_size", "500"), ("eval.probe_max_iter", "300"), ("eval.whitebox_samples", "256"),
             ("eval.attention_images", "4")),
         PerModel(
             Values(("model.dim", "128"), ("model.depth", "4"), ("model.heads", "4")),

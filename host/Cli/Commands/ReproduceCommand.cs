@@ -38,9 +38,13 @@ public sealed partial class CliApp
         var precision = new Option<string>("--precision") { Description = "fp32 | bf16: compute precision of every run (sets train.precision and finetune.precision; default: the preset's, fp32)" };
         precision.AcceptOnlyFromAmong("fp32", "bf16");
         var verbose = new Option<bool>("--verbose") { Description = "Also print each run's info log lines (always in <run folder>/run.log)" };
+        var noTensorBoard = new Option<bool>("--no-tensorboard")
+        {
+            Description = $"Write no TensorBoard event files (by default each run writes them into its folder while it trains; also {TensorBoardLog.EnvironmentVariable}=0)",
+        };
         var cmd = new Command("reproduce", "Train CRATE and its baseline for the given tasks over several seeds, storing everything")
         {
-            tasks, preset, models, seeds, sets, data, device, threads, jobs, precision, dryRun, fresh, shard, verbose, runKey,
+            tasks, preset, models, seeds, sets, data, device, threads, jobs, precision, dryRun, fresh, shard, verbose, noTensorBoard, runKey,
         };
         cmd.SetAction(r =>
         {
@@ -58,7 +62,8 @@ public sealed partial class CliApp
             var dev = ResolveDevice(r.GetValue(device)!);
             int nThreads = r.GetValue(threads);
             if (nThreads < 1) throw new UsageException("--threads must be at least 1");
-            var options = new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator, r.GetValue(verbose));
+            var options = new RunnerOptions(outDir, dev, nThreads, r.GetValue(fresh), locator, r.GetValue(verbose),
+                TensorBoard: !r.GetValue(noTensorBoard) && TensorBoardLog.EnabledByEnvironment());
             if (jobKey is not null) return RunJob(plan, jobKey, options);
             int nJobs = r.GetValue(jobs) ?? DefaultJobs(dev);
             if (nJobs < 1) throw new UsageException("--jobs must be at least 1");
