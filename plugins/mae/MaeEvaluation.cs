@@ -131,6 +131,16 @@ public sealed class MaeEvaluator(MaeData data, MaeConfig shape, int keep, long m
         return suite.Run(trainFeatures, testFeatures, prefix);
     }
 
+    /// <summary>
+    /// The per-evaluation monitor: <c>knn20_top1</c> of the encoder's [CLS] on the full-label probe rows of
+    /// <paramref name="suite"/> (no linear probe, no low-label probes), so the rows show the probe against pre-training steps.
+    /// </summary>
+    public Dictionary<string, double> Monitor(IMaskedAutoencoder model, nn.Module module, ProbeSuite suite, Device device)
+    {
+        var knnOnly = new ProbeSuite(suite.FullRows, [], new ProbeOptions(KnnKs: [KnnClassifier.DefaultK], Linear: false));
+        return EncoderProbes(model, module, knnOnly, device).Where(m => m.Key == "knn20_top1").ToDictionary(m => m.Key, m => m.Value);
+    }
+
     /// <summary>The same probes on raw pixels (the test transform's normalised values), prefixed <c>raw_</c>; through <paramref name="cache"/> when given.</summary>
     public Dictionary<string, double> RawProbes(ProbeSuite suite, ProbeCache? cache)
     {

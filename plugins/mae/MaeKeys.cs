@@ -92,6 +92,9 @@ public static class MaeKeys
     /// <summary><c>eval.probe_max_iter</c>.</summary>
     public static readonly ConfigKey<long> ProbeMaxIterations = Key.Int("eval.probe_max_iter", 1000,
         "L-BFGS iterations of each linear-probe fit at most (Core's default 1000; a probe that stops early is reported as not converged in the log)", 1, 100000);
+    /// <summary><c>eval.knn_every_epoch</c>.</summary>
+    public static readonly ConfigKey<bool> KnnEveryEpoch = Key.Bool("eval.knn_every_epoch", false,
+        "20-NN top-1 of the encoder's [CLS] (on the probe training images) in every pre-training evaluation row: the probe against pre-training steps");
     /// <summary><c>eval.probes</c>.</summary>
     public static readonly ConfigKey<bool> Probes = Key.Bool("eval.probes", true,
         "k-NN and linear probes of the frozen encoder's [CLS] on unmasked images, and the same on raw pixels");
@@ -112,7 +115,7 @@ public static class MaeKeys
         Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
         Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio,
         Eta, Lambda, MaskRatio, NormPixLoss,
-        EvalBatch, MaskSeed, ProbeTrainLimit, ProbeMaxIterations, Probes, ProbeKeys.LowLabel, ProbeKeys.Controls, WhiteBoxSamples, ReconstructionImages,
+        EvalBatch, MaskSeed, ProbeTrainLimit, ProbeMaxIterations, KnnEveryEpoch, Probes, ProbeKeys.LowLabel, ProbeKeys.Controls, WhiteBoxSamples, ReconstructionImages,
         .. TrainerKeys.All, .. Finetune.All, Finetune.LayerDecay,
     ];
 }

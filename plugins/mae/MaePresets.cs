@@ -48,7 +48,7 @@ public static class MaePresets
             ("train.batch_size", "128"), ("train.epochs", "24"), ("train.warmup_epochs", "0.5"),
             ("finetune.optimizer", "adamw"), ("finetune.lr", "1e-3"), ("finetune.min_lr", "1e-6"), ("finetune.weight_decay", "0.05"),
             ("finetune.batch_size", "128"), ("finetune.epochs", "5"), ("finetune.warmup_epochs", "0.2"), ("finetune.layer_decay", "0.75"),
-            ("eval.batch_size", "500"), ("eval.probe_train_limit", "2000"), ("eval.probe_max_iter", "300"),
+            ("eval.batch_size", "500"), ("eval.probe_train_limit", "2000"), ("eval.probe_max_iter", "300"), ("eval.knn_every_epoch", "true"),
             ("eval.whitebox_samples", "256"), ("eval.reconstruction_images", "4")),
         PerModel(
             Values(("model.dim", "96"), ("model.depth", "3"), ("model.heads", "4")),

@@ -138,12 +138,22 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
             ctx.Model, shape, shape.ParameterCount(), shape.ParameterCount(everyTensor: false), keep, shape.NumPatches, data.Train.Count, data.Test.Count, data.Name, dataDir);
         var evaluator = new MaeEvaluator(data, shape, keep, config.GetInt(MaeKeys.MaskSeed), config.GetInt(MaeKeys.EvalBatch), workers, prefetch);
 
-        // Phase 1: masked autoencoding; the test reconstruction loss under fixed masks at each evaluation.
+        var suite = evaluator.Suite(config.GetInt(MaeKeys.ProbeTrainLimit), ProbeKeys.LowLabelCounts(config), SeedMath.Derive(ctx.Seed, "low-label"),
+            config.GetInt(MaeKeys.ProbeMaxIterations));
+        bool monitor = config.Get(MaeKeys.KnnEveryEpoch);
+
+        // Phase 1: masked autoencoding; the test reconstruction loss under fixed masks (and, with eval.knn_every_epoch, the
+        // encoder's 20-NN) at each evaluation.
         TrainingResult pretrain;
         using (var batches = TrainBatches(data, pretrainOptions.EffectiveMicroBatch, seeds.DataOrder, workers, prefetch))
         {
-            var spec = PretrainSpec(module, batches, shape, ratio,
-                evaluate: e => new Dictionary<string, double> { ["recon_loss"] = evaluator.ReconstructionLoss(model, e.Device, e.Cancellation) });
+            var spec = PretrainSpec(module, batches, shape, ratio, evaluate: e =>
+            {
+                var row = new Dictionary<string, double> { ["recon_loss"] = evaluator.ReconstructionLoss(model, e.Device, e.Cancellation) };
+                if (monitor)
+                    foreach (var (k, v) in evaluator.Monitor(model, module, suite, e.Device)) row[k] = v;
+                return row;
+            });
             pretrain = new Trainer<ViewBatch>(spec, pretrainOptions, ctx.Phase("pretrain")).Run();
         }
         module.to(device);
@@ -162,8 +172,6 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         // all before fine-tuning changes the shared encoder.
         if (config.Get(MaeKeys.Probes))
         {
-            var suite = evaluator.Suite(config.GetInt(MaeKeys.ProbeTrainLimit), ProbeKeys.LowLabelCounts(config), SeedMath.Derive(ctx.Seed, "low-label"),
-                config.GetInt(MaeKeys.ProbeMaxIterations));
             Add(metrics, ProbeMetrics.Select(evaluator.EncoderProbes(model, module, suite, device)));
             Add(metrics, ProbeMetrics.Select(evaluator.RawProbes(suite, ProbeCache.At(ctx.CacheDirectory)), ProbeMetrics.RawPrefix));
             if (controls)
