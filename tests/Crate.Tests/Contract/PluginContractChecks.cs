@@ -69,8 +69,9 @@ public static class PluginContractChecks
 
     /// <summary>
     /// Names refer to declared things: a CRATE and a baseline model; unique metric names; paper values name a
-    /// declared model and metric; the datasets each preset needs are declared; the headline metric is declared;
-    /// named configurations name declared models.
+    /// declared model and metric; control metrics stand in for a declared treated metric of the same unit and direction;
+    /// the paper's claims name declared metrics; the datasets each preset needs are declared; the headline metric is
+    /// declared; named configurations name declared models.
     /// </summary>
     public static List<string> Declarations(ICrateTask task)
     {
@@ -87,6 +88,21 @@ public static class PluginContractChecks
             if (!models.Contains(p.Model)) problems.Add($"{task.Name}: paper value {p.Value} ({p.Metric}) names model '{p.Model}', which is not declared");
             if (!metrics.Contains(p.Metric)) problems.Add($"{task.Name}: paper value {p.Value} for '{p.Model}' names metric '{p.Metric}', which is not declared");
         }
+        foreach (var m in task.Metrics.Where(m => m.Control is not null))
+        {
+            var treated = task.Metrics.FirstOrDefault(t => t.Name == m.Control!.Of);
+            if (treated is null) problems.Add($"{task.Name}: control metric '{m.Name}' stands in for '{m.Control!.Of}', which is not declared");
+            else if (treated.Control is not null) problems.Add($"{task.Name}: control metric '{m.Name}' stands in for '{treated.Name}', itself a control");
+            else if (treated.HigherIsBetter != m.HigherIsBetter || treated.Unit != m.Unit)
+                problems.Add($"{task.Name}: control metric '{m.Name}' and '{treated.Name}' differ in unit or direction");
+        }
+        if (task is IPaperClaims claims)
+            foreach (var c in claims.Claims)
+            {
+                if (!metrics.Contains(c.Metric)) problems.Add($"{task.Name}: claim '{c.Statement}' is about metric '{c.Metric}', which is not declared");
+                if (!(c.Margin >= 0)) problems.Add($"{task.Name}: claim on '{c.Metric}' has margin {c.Margin} (must be ≥ 0)");
+                if (c.Statement.Length == 0 || c.Source.Length == 0) problems.Add($"{task.Name}: claim on '{c.Metric}' needs a statement and a source");
+            }
         foreach (var n in task.NamedConfigs.Where(n => !models.Contains(n.Model)))
             problems.Add($"{task.Name}: named configuration '{n.Name}' is for model '{n.Model}', which is not declared");
         foreach (var preset in task.Presets)
