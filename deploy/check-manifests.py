@@ -171,7 +171,7 @@ def sbatch_parse(scripts):
     with tempfile.TemporaryDirectory() as tmp:
         conf = os.path.join(tmp, "slurm.conf")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write("ClusterName=check\nSlurmctldHost=localhost\nGresTypes=gpu\n"
+            f.write("ClusterName=check\nSlurmctldHost=localhost\nMessageTimeout=1\nGresTypes=gpu\n"
                     "NodeName=localhost CPUs=8 Gres=gpu:1 State=UNKNOWN\nPartitionName=check Nodes=localhost Default=YES State=UP\n")
         env = dict(os.environ, SLURM_CONF=conf, CRATE_RESULTS=tmp)
         for path in scripts:
