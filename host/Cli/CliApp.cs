@@ -117,13 +117,6 @@ public sealed partial class CliApp(ILoggerFactory loggers, TextWriter stdout, Te
         int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v
             : throw new UsageException($"--seeds: '{x}' is not a non-negative integer")).ToList();
 
-    private static (int, int) ParseShard(string s)
-    {
-        var parts = s.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], out var i) && int.TryParse(parts[1], out var n)) return (i, n);
-        throw new UsageException($"--shard {s}: expected i/n, e.g. --shard 0/4");
-    }
-
     /// <summary>auto → cuda when libtorch sees a GPU, else cpu; cuda without a GPU is an error.</summary>
     public static string ResolveDevice(string requested)
     {

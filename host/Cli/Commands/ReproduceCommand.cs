@@ -34,7 +34,11 @@ public sealed partial class CliApp
         var runKey = new Option<string>("--run-key") { Description = "Internal: run this one planned run as a job of --jobs", Hidden = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve and print the plan, run nothing" };
         var fresh = new Option<bool>("--fresh") { Description = "Rerun finished runs and discard checkpoints of the planned runs" };
-        var shard = new Option<string>("--shard") { Description = "i/n: run a deterministic slice of the plan (for job arrays)" };
+        var shard = new Option<string>("--shard")
+        {
+            Description = "i/n: run the plan's runs i, i+n, ... (for job arrays); auto: i/n of this Slurm array task or Kubernetes " +
+                          "Indexed Job pod. --out may name the shard's folder with {shard}",
+        };
         var precision = new Option<string>("--precision") { Description = "fp32 | bf16: compute precision of every run (sets train.precision and finetune.precision; default: the preset's, fp32)" };
         precision.AcceptOnlyFromAmong("fp32", "bf16");
         var verbose = new Option<bool>("--verbose") { Description = "Also print each run's info log lines (always in <run folder>/run.log)" };
@@ -50,15 +54,16 @@ public sealed partial class CliApp
         {
             var jobKey = r.GetValue(runKey);
             var catalog = Catalog(r, reportFailures: jobKey is null);
+            var slice = r.GetValue(shard) is { } s ? Shard.Parse(s, Environment.GetEnvironmentVariable) : null;
             var request = new PlanRequest(
                 r.GetValue(tasks) ?? [], r.GetValue(preset)!,
                 r.GetValue(models) is { } m ? SplitList(m) : null,
                 ParseSeeds(r.GetValue(seeds)!),
                 r.GetValue(sets) ?? [],
-                r.GetValue(shard) is { } s ? ParseShard(s) : null) { Precision = r.GetValue(precision) };
+                slice is null ? null : (slice.Index, slice.Count)) { Precision = r.GetValue(precision) };
             var locator = DataLocator.FromArgs(r.GetValue(data) ?? []);
             var (plan, fitNotes) = PlanDataFit.Fit(PlanBuilder.Build(catalog, request), locator);
-            var outDir = Path.GetFullPath(r.GetValue(_out)!);
+            var outDir = Path.GetFullPath(Shard.ExpandOut(r.GetValue(_out)!, slice));
             var dev = ResolveDevice(r.GetValue(device)!);
             int nThreads = r.GetValue(threads);
             if (nThreads < 1) throw new UsageException("--threads must be at least 1");
@@ -70,6 +75,7 @@ public sealed partial class CliApp
             nJobs = Math.Min(nJobs, Math.Max(1, plan.Count));
             if (nJobs > 1) options = options with { Threads = Math.Max(1, nThreads / nJobs) };
 
+            if (slice?.Source is { } source) stdout.WriteLine($"Shard {slice.Index}/{slice.Count} ({source})");
             PrintPlan(plan, outDir, dev, nJobs, options.Threads);
             foreach (var note in fitNotes) stdout.WriteLine($"    {note}");
             if (r.GetValue(dryRun)) return ExitCodes.Ok;
