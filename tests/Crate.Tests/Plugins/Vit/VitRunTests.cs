@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Interop;
 using Crate.Core.Modules;
 using Crate.Core.WhiteBox;
@@ -91,8 +92,8 @@ public class VitRunTests
         Assert.Equal(200, result.Metrics["total"]);
 
         // The same numbers as evaluating the model directly.
-        var data = VitData.LoadTest(Config("small", "crate", ("data.test_limit", "200")), FashionMnist,
-            new VisionShape(28, 7, 1, 10, 48, 3, 3, 16, 4));
+        var data = ImageTaskData.Load(Config("small", "crate", ("data.test_limit", "200")), FashionMnist, channels: 1, imageSize: 28, numClasses: 10,
+            loadTrain: false);
         var direct = new VitEvaluation(data.Test, data.TestPipeline, 64, 1).Evaluate(model, CPU);
         Assert.Equal(direct["correct"], result.Metrics["correct"]);
         Assert.Equal(direct["loss"], result.Metrics["loss"], 5);
