@@ -155,7 +155,8 @@ public sealed partial class CliApp
             stdout.WriteLine($"  {o.Run.Label,-28} {how,-20} {(o.Duration > TimeSpan.Zero ? ProgressView.Fmt(o.Duration) : ""),8}  {o.Run.Key}");
         }
         var failed = outcomes.Where(o => o.Kind == RunOutcomeKind.Failed).ToList();
-        foreach (var f in failed) stderr.WriteLine($"FAILED {f.Run.Label} (run {f.Run.Key}): {f.Error}");
+        // A bad input names itself in one error line below (the runs it failed are [failed] above and in the table).
+        foreach (var f in failed.Where(f => f.BadInput is null)) stderr.WriteLine($"FAILED {f.Run.Label} (run {f.Run.Key}): {f.Error}");
         var busy = outcomes.Count(o => o.Kind == RunOutcomeKind.Busy);
         if (busy > 0)
             stdout.WriteLine($"{busy} run(s) skipped: another attempt is running them on this folder (see [busy] above); " +
