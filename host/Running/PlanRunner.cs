@@ -160,8 +160,8 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             torch.manual_seed(run.Seed);
             var result = task.Run(context);
             clock.Stop();
-            if (result.WhiteBox.Count > 0) store.SetWhiteBox(run.Key, result.WhiteBox);
             if (lease.Verify() is { } lost) return Lost(run, lost, clock.Elapsed);
+            if (result.WhiteBox.Count > 0) store.SetWhiteBox(run.Key, result.WhiteBox);
             context.WriteFinal(result.Metrics);
             record.Metrics = new Dictionary<string, double>(result.Metrics);
             record.Artifacts = result.Artifacts.Select(ArtifactRecord.From).ToList();

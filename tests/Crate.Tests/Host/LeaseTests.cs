@@ -87,6 +87,42 @@ public class LeaseTests
         AssertRecordedOnce(outDir, runs: 1, attempts: 3);
     }
 
+    [Fact]
+    public async Task A_stalled_holder_is_taken_over_after_the_timeout_and_stops_without_writing_when_it_wakes()
+    {
+        var outDir = HostProcess.TempDir("lease-stall");
+        string[] args = Plan(outDir, "0", "--models", "crate", "--lease-timeout", "3", "--set", "finetune.checkpoint_every=20");
+        using var a = HostProcess.Start(args);
+        var lease = UntilCheckpointed(a, outDir, out var outA);
+        var dbLock = Path.Combine(outDir, ResultsStore.FileName + ".lock");
+        // Stall it (SIGSTOP: no heartbeat), though not in the middle of a database operation, which would hold up the other too.
+        for (int i = 0; ; i++)
+        {
+            Signal(a.Id, "-STOP");
+            if (FileLease.Peek(dbLock, TimeSpan.FromDays(1)) is not { Status: LeaseStatus.Alive, Record.Pid: var pid } || pid != a.Id) break;
+            Signal(a.Id, "-CONT");
+            Assert.True(i < 100, "the first attempt held the database lock at every try");
+            Thread.Sleep(20);
+        }
+        Thread.Sleep(4_000);                                                       // past the 3 s stale timeout
+        using var b = Collect(HostProcess.Start(args), out var outB, out var errB);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!(FileLease.Peek(lease, TimeSpan.FromDays(1)) is { Record.Pid: var holder } && holder == b.Id) && !b.HasExited && DateTime.UtcNow < deadline)
+            Thread.Sleep(50);
+        Signal(a.Id, "-CONT");
+        Assert.True(a.WaitForExit(120_000) && b.WaitForExit(TimeSpan.FromMinutes(3)), "the attempts did not end");
+        a.WaitForExit();
+        b.WaitForExit();
+        var first = Snapshot(outB);
+        Assert.True(b.ExitCode == 0, $"exit {b.ExitCode}\n{first}\n{Snapshot(errB)}");
+        Assert.Contains($"[lease] sample/crate seed 0: took over the stale lease of host {Environment.MachineName}, pid {a.Id}, since ", first);
+        Assert.Contains("(no heartbeat for ", first);
+        Assert.Equal(75, a.ExitCode);                                              // it found out and stopped
+        Assert.Contains("[busy] sample/crate seed 0: stopped without writing, its lease was taken over: another attempt took it over: " +
+                        $"host {Environment.MachineName}, pid {b.Id}", await outA);
+        AssertRecordedOnce(outDir, runs: 1, attempts: 2);
+    }
+
     /// <summary>Every run finished, its rows each once, no half-written checkpoint, every lease released.</summary>
     private static void AssertRecordedOnce(string outDir, int runs, int attempts = 1)
     {
@@ -145,9 +181,11 @@ public class LeaseTests
     /// Waits until <paramref name="p"/> holds the lease of the plan's one run and has written a finetune checkpoint of its
     /// own (one that was not there when it took the lease); returns the lease folder.
     /// </summary>
-    private static string UntilCheckpointed(Process p, string outDir)
+    private static string UntilCheckpointed(Process p, string outDir) => UntilCheckpointed(p, outDir, out _);
+
+    private static string UntilCheckpointed(Process p, string outDir, out Task<string> stdout)
     {
-        _ = p.StandardOutput.ReadToEndAsync();
+        stdout = p.StandardOutput.ReadToEndAsync();
         _ = p.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddMinutes(2);
         string? lease = null;
