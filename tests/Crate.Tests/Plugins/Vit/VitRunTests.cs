@@ -34,9 +34,9 @@ public class VitRunTests
         Assert.Equal(2, ctx.Epochs.Count);
         Assert.All(ctx.Epochs, e => Assert.Contains("top1", e.Metrics.Keys));
 
-        // White-box rows: 2 layers x {Rc, R, zero_fraction, nonzero} x {test, train, test@init}, reported and returned.
+        // White-box rows: 2 layers x {Rc, Rc_after_mssa, R, zero_fraction, nonzero} x {test, train, test@init}, reported and returned.
         Assert.Equal(result.WhiteBox, ctx.WhiteBox);
-        Assert.Equal(2 * 4 * 3, result.WhiteBox.Count);
+        Assert.Equal(2 * 5 * 3, result.WhiteBox.Count);
         foreach (var split in new[] { "test", "train", "test@init" })
             foreach (var layer in new[] { 1, 2 })
             {
