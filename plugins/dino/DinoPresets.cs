@@ -32,13 +32,13 @@ public static class DinoPresets
     /// <summary>
     /// The CPU default on the shipped Fashion-MNIST subset (12,000 / 2,000 images): 2 global 28px crops and 2 local
     /// 14px crops, patch 7 (16 and 4 patches), head 256-64 with K = 256 prototypes, AdamW base lr 2e-3 per 256
-    /// (1e-3 at batch 128), 1 warm-up epoch, 6 epochs, teacher temperature 0.02 throughout, momentum 0.99 → 1.
+    /// (1e-3 at batch 128), 1 warm-up epoch, 12 epochs, teacher temperature 0.02 throughout, momentum 0.99 → 1.
     /// CRATE d=128 (4 layers, 4 heads) against ViT d=64 (4 layers, 2 heads): half the width and about the same
     /// number of backbone parameters, as the vit task pairs them. DINO's temperatures (0.04 → 0.07) and K = 1024
     /// collapsed to a uniform teacher within 2 epochs here (plugins/dino/README.md); the sharper teacher did not.
     /// </summary>
     public static Preset Small { get; } = new("small",
-        "CPU default: shipped Fashion-MNIST subset, 2x28px + 2x14px crops, patch 7, head 256-64-256, teacher temperature 0.02, AdamW 1e-3 at batch 128, momentum 0.99, 6 epochs; CRATE d=128 vs ViT d=64",
+        "CPU default: shipped Fashion-MNIST subset, 2x28px + 2x14px crops, patch 7, head 256-64-256, teacher temperature 0.02, AdamW 1e-3 at batch 128, momentum 0.99, 12 epochs; CRATE d=128 vs ViT d=64",
         Values(
             ("data.dataset", "fashion-mnist"), ("data.global_size", "28"), ("data.local_size", "14"), ("data.local_crops", "2"),
             ("model.patch_size", "7"), ("model.channels", "1"),
@@ -46,7 +46,7 @@ public static class DinoPresets
             ("dino.teacher_temp", "0.02"), ("dino.warmup_teacher_temp_epochs", "0"),
             ("dino.momentum_teacher", "0.99"), ("train.optimizer", "adamw"), ("train.base_lr", "2e-3"), ("train.min_lr", "1e-6"),
             ("train.weight_decay", "0.04"), ("train.weight_decay_end", "0.4"), ("train.grad_clip", "0"), ("train.batch_size", "128"),
-            ("train.epochs", "6"), ("train.warmup_epochs", "1"), ("eval.batch_size", "500"), ("eval.probe_max_iter", "300"), ("eval.whitebox_samples", "256"),
+            ("train.epochs", "12"), ("train.warmup_epochs", "1"), ("eval.batch_size", "500"), ("eval.probe_max_iter", "300"), ("eval.whitebox_samples", "256"),
             ("eval.attention_images", "4")),
         PerModel(
             Values(("model.dim", "128"), ("model.depth", "4"), ("model.heads", "4")),
