@@ -4,10 +4,12 @@
 Kubernetes: every document of deploy/k8s/*.yaml parses (python3-yaml) and the Jobs have what the API server would
 demand (apiVersion batch/v1, a pod template with containers, each with a name and image, restartPolicy Never or
 OnFailure, Never when podFailurePolicy is used) and what this project relies on (Indexed completion mode with
-completions = parallelism = CRATE_SHARDS, a command that reads JOB_COMPLETION_INDEX, volume mounts that name a
-declared volume, a claim declared by the reproduce manifest). Slurm: every #SBATCH line comes before the first
-command (sbatch stops reading them there) and reproduce.sbatch asks for an array, a GPU and requeueing; when
-Slurm's `sbatch` is installed (Debian: slurm-client), it parses every script's options with `--test-only` against
+completions = parallelism = CRATE_SHARDS, volume mounts that name a declared volume, a claim declared by the
+reproduce manifest). Slurm: every #SBATCH line comes before the first command (sbatch stops reading them there),
+reproduce.sbatch asks for an array, a GPU and requeueing, and traps the signal of its time-limit warning (not TERM).
+Both: every reproduce takes its shard from the host's `--shard auto` into ROOT/shards/{shard} (one description of
+"shard i of n" for the Slurm array and the Indexed Job), every merge reads ROOT/shards/*/. When Slurm's `sbatch` is
+installed (Debian: slurm-client), it parses every script's options with `--test-only` against
 a throw-away one-node slurm.conf: it rejects an unknown or malformed option before it would contact a controller,
 so "Unable to contact slurm controller" is the expected end of a good script here.
 """
@@ -60,6 +62,9 @@ def check_job(where, job, claims):
         for m in c.get("volumeMounts") or []:
             if m.get("name") not in volumes:
                 fail(where, f"volume mount {m.get('name')!r} names no volume of the pod")
+    if spec.get("completionMode") != "Indexed":
+        for c in containers:
+            check_shard_command(where, " ".join(c.get("command") or []) + " " + " ".join(c.get("args") or []), "merge")
     if spec.get("completionMode") == "Indexed":
         completions, parallelism = spec.get("completions"), spec.get("parallelism")
         if not isinstance(completions, int) or completions < 1:
@@ -71,8 +76,26 @@ def check_job(where, job, claims):
             if env.get("CRATE_SHARDS") != str(completions):
                 fail(where, f"CRATE_SHARDS is {env.get('CRATE_SHARDS')!r}, completions is {completions}")
             text = " ".join(c.get("command") or []) + " " + " ".join(c.get("args") or [])
-            if "JOB_COMPLETION_INDEX" not in text or "--shard" not in text:
-                fail(where, "the container does not pass --shard $JOB_COMPLETION_INDEX/$CRATE_SHARDS")
+            check_shard_command(where, text, "reproduce")
+
+
+# "Shard i of n" has one description, the host's `reproduce --shard auto` (host/Planning/Shard.cs: a Slurm array task's
+# SLURM_ARRAY_TASK_* variables, an Indexed Job pod's JOB_COMPLETION_INDEX with CRATE_SHARDS); every reproduce file
+# passes it and names the shard's folder ROOT/shards/{shard}, every merge file reads ROOT/shards/*/.
+SHARD_OUT = re.compile(r"""--out\s+['"]?\S*/shards/\{shard\}['"]?(\s|$)""")
+MERGE_IN = re.compile(r"""['"]?\S*/shards/['"]?\*/""")
+
+
+def check_shard_command(where, text, kind):
+    if kind == "reproduce":
+        if "--shard auto" not in text:
+            fail(where, "reproduce does not get its shard from the host's --shard auto")
+        if not SHARD_OUT.search(text):
+            fail(where, "reproduce's --out is not ROOT/shards/{shard}, the folders merge reads")
+        if re.search(r"JOB_COMPLETION_INDEX|SLURM_ARRAY_TASK_(MIN|MAX|STEP|COUNT)", text):
+            fail(where, "computes the shard itself; --shard auto does that (host/Planning/Shard.cs)")
+    elif " merge " in f" {text} " and not MERGE_IN.search(text):
+        fail(where, "merge does not read ROOT/shards/*/")
 
 
 def check_kubernetes():
@@ -110,12 +133,34 @@ def check_slurm():
         for o in options:
             if not re.fullmatch(r"--[a-z-]+(=\S+)?", o):
                 fail(where, f"#SBATCH {o!r} is not a --long-option[=value]")
+        body = "\n".join(l for l in lines if not l.lstrip().startswith("#"))
         if where.endswith("reproduce.sbatch"):
-            for need in ("--array=", "--gres=gpu", "--requeue"):
+            for need in ("--array=", "--gres=gpu", "--requeue", "--signal=B:"):
                 if not any(o.startswith(need) for o in options):
                     fail(where, f"no #SBATCH {need}")
+            check_shard_command(where, body, "reproduce")
+            check_warning_signal(where, options, body)
+        else:
+            check_shard_command(where, body, "merge")
     sbatch_parse(scripts)
     return len(scripts)
+
+
+def check_warning_signal(where, options, body):
+    """--signal=B:SIG@T warns only the batch shell, which stops the host and requeues the task. SIG must not be TERM:
+    scancel, `scontrol requeue` and the time limit send TERM to every process of the job, so the shell could not tell
+    the warning from a cancel (and passing a second TERM on aborts the host before its checkpoint)."""
+    for o in options:
+        m = re.fullmatch(r"--signal=B:(?:SIG)?([A-Z0-9]+)@\d+", o)
+        if o.startswith("--signal=") and not m:
+            fail(where, f"#SBATCH {o}: expected --signal=B:SIG@seconds (the batch shell stops the host)")
+        if not m:
+            continue
+        sig = m.group(1)
+        if sig == "TERM":
+            fail(where, f"#SBATCH {o}: Slurm sends TERM to every process on cancel and requeue too; warn with another signal (USR1)")
+        if not re.search(rf"^\s*trap\s+.+\s(SIG)?{sig}(\s|$)", body, re.M):
+            fail(where, f"#SBATCH {o}, but the script has no trap for {sig} (the default action ends the shell)")
 
 
 def sbatch_parse(scripts):
@@ -126,7 +171,7 @@ def sbatch_parse(scripts):
     with tempfile.TemporaryDirectory() as tmp:
         conf = os.path.join(tmp, "slurm.conf")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write("ClusterName=check\nSlurmctldHost=localhost\nGresTypes=gpu\n"
+            f.write("ClusterName=check\nSlurmctldHost=localhost\nMessageTimeout=1\nGresTypes=gpu\n"
                     "NodeName=localhost CPUs=8 Gres=gpu:1 State=UNKNOWN\nPartitionName=check Nodes=localhost Default=YES State=UP\n")
         env = dict(os.environ, SLURM_CONF=conf, CRATE_RESULTS=tmp)
         for path in scripts:

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Crate.Core.Runtime;
 using LiteDB;
 
 namespace Crate.Results;
@@ -153,21 +154,31 @@ internal static class DatabaseFile
 }
 
 /// <summary>
-/// A cross-process lock per database file (a named mutex; the OS frees it when its owner dies).
-/// Every store operation holds it, around LiteDB's own shared-mode mutex, so a copy taken under it
-/// is consistent.
+/// The lock every store operation holds, per database file, in two layers. A named mutex (the OS frees it when its owner
+/// dies) orders the processes of one machine and the threads of one process; under it, a <see cref="FileLease"/> in
+/// <c>&lt;database&gt;.lock/</c> beside the file orders processes on different hosts that share the folder (NFS), where
+/// a named mutex does not reach and OS file locks may not work. A holder killed with SIGKILL leaves its lease file,
+/// which the next one takes over at once on the same machine (the process is gone) and after
+/// <see cref="StaleAfter"/> from another host. In a folder this process cannot write to (a read-only shard being
+/// merged) only the mutex is taken. Reentrant on one thread.
 /// </summary>
 internal sealed class StoreLock : IDisposable
 {
-    private readonly Mutex _mutex;
+    /// <summary>A holder on another host that has not renewed its lease for this long is taken over; an operation holds it for milliseconds.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(60);
 
-    private StoreLock(Mutex mutex) => _mutex = mutex;
+    private static readonly Dictionary<string, (FileLease? Lease, int Depth)> Holds = [];
+    private readonly Mutex _mutex;
+    private readonly string _leaseFolder;
+
+    private StoreLock(Mutex mutex, string leaseFolder) => (_mutex, _leaseFolder) = (mutex, leaseFolder);
 
     /// <summary>The lock of the database at <paramref name="path"/> (by full path).</summary>
     public static StoreLock For(string path)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(path)));
-        return new StoreLock(new Mutex(false, @"Global\crate-results-" + Convert.ToHexStringLower(hash)[..32]));
+        var full = Path.GetFullPath(path);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(full));
+        return new StoreLock(new Mutex(false, @"Global\crate-results-" + Convert.ToHexStringLower(hash)[..32]), full + ".lock");
     }
 
     /// <summary>Waits for the lock; an owner that died while holding it (kill -9) hands it over.</summary>
@@ -181,7 +192,59 @@ internal sealed class StoreLock : IDisposable
         {
             // The previous owner was killed; we own the mutex now and LiteDB's WAL covers its half-done write.
         }
-        return new Held(this);
+        try
+        {
+            lock (Holds)
+                if (Holds.TryGetValue(_leaseFolder, out var held))
+                {
+                    Holds[_leaseFolder] = held with { Depth = held.Depth + 1 };
+                    return new Held(this);
+                }
+            var lease = AcquireLease();
+            lock (Holds) Holds[_leaseFolder] = (lease, 1);
+            return new Held(this);
+        }
+        catch
+        {
+            _mutex.ReleaseMutex();
+            throw;
+        }
+    }
+
+    private FileLease? AcquireLease()
+    {
+        var options = new LeaseOptions("results database lock", StaleAfter);
+        var pause = TimeSpan.FromMilliseconds(1);
+        while (true)
+        {
+            FileLease? lease;
+            try { lease = FileLease.TryAcquire(_leaseFolder, options, out _, out _); }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                // Not writable here (read-only folder or file system, or a full disk, which LiteDB then reports itself).
+                return null;
+            }
+            if (lease is not null) return lease;
+            Thread.Sleep(pause);   // another host writes the database
+            pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 100));
+        }
+    }
+
+    private void Exit()
+    {
+        FileLease? release = null;
+        lock (Holds)
+        {
+            var held = Holds[_leaseFolder];
+            if (held.Depth > 1) Holds[_leaseFolder] = held with { Depth = held.Depth - 1 };
+            else
+            {
+                Holds.Remove(_leaseFolder);
+                release = held.Lease;
+            }
+        }
+        release?.Release();
+        _mutex.ReleaseMutex();
     }
 
     public void Dispose() => _mutex.Dispose();
@@ -189,6 +252,6 @@ internal sealed class StoreLock : IDisposable
     /// <summary>Releases the lock when disposed.</summary>
     public readonly struct Held(StoreLock owner) : IDisposable
     {
-        public void Dispose() => owner._mutex.ReleaseMutex();
+        public void Dispose() => owner.Exit();
     }
 }

@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Runtime;
 using LiteDB;
 
 namespace Crate.Results;
@@ -11,9 +12,10 @@ namespace Crate.Results;
 /// indexed on the run key.
 /// </summary>
 /// <remarks>
-/// Every call is one durable write or read: it takes the store lock (a named mutex per file),
-/// LiteDB opens the file, runs the operation as one transaction, checkpoints its WAL into the data
-/// file and closes it. A process killed mid-write leaves its last transaction either whole or absent
+/// Every call is one durable write or read: it takes the store lock (<see cref="StoreLock"/>: a named mutex
+/// per file for the processes of one machine, a lease file in <c>results.db.lock/</c> for processes on other
+/// hosts sharing the folder), LiteDB opens the file, runs the operation as one transaction, checkpoints its WAL
+/// into the data file and closes it, so the next holder, on this host or another, reads it from the file. A process killed mid-write leaves its last transaction either whole or absent
 /// (LiteDB replays only confirmed transactions from <c>results-log.db</c>). Instances are thread-safe.
 /// </remarks>
 public sealed class ResultsStore : IDisposable
@@ -98,7 +100,7 @@ public sealed class ResultsStore : IDisposable
     public void UpsertRun(RunRecord run)
     {
         ArgumentException.ThrowIfNullOrEmpty(run.Id, nameof(run) + "." + nameof(RunRecord.Id));
-        Locked(() => _runs.Upsert(run));
+        Write(() => _runs.Upsert(run));
     }
 
     /// <summary>Every run (of <paramref name="task"/> when given), ordered by task, preset, model and seed.</summary>
@@ -111,7 +113,7 @@ public sealed class ResultsStore : IDisposable
     }
 
     /// <summary>Deletes a run with its epochs and white-box rows; returns whether the run existed.</summary>
-    public bool DeleteRun(string key) => Locked(() => Transaction(() =>
+    public bool DeleteRun(string key) => Write(() => Transaction(() =>
     {
         _epochs.DeleteMany(e => e.RunKey == key);
         _whiteBox.DeleteMany(w => w.RunKey == key);
@@ -126,12 +128,12 @@ public sealed class ResultsStore : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(runKey);
         var document = EpochDocument.From(runKey, row);
-        Locked(() => _epochs.Upsert(document));
+        Write(() => _epochs.Upsert(document));
     }
 
     /// <summary>Deletes the epoch rows of <paramref name="runKey"/> after <paramref name="epoch"/> (for a resume from that epoch's checkpoint); returns how many.</summary>
     public int DeleteEpochsAfter(string runKey, int epoch) =>
-        Locked(() => _epochs.DeleteMany(e => e.RunKey == runKey && e.Epoch > epoch));
+        Write(() => _epochs.DeleteMany(e => e.RunKey == runKey && e.Epoch > epoch));
 
     /// <summary>The evaluation rows of a run in training order: phase by phase, each by step.</summary>
     public IReadOnlyList<EpochRow> Epochs(string runKey) =>
@@ -144,7 +146,7 @@ public sealed class ResultsStore : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(runKey);
         var documents = rows.Select(r => WhiteBoxDocument.From(runKey, r)).ToList();
         if (documents.Count > 0)
-            Locked(() => _whiteBox.Upsert(documents));
+            Write(() => _whiteBox.Upsert(documents));
     }
 
     /// <summary>The white-box rows of a run, by split, measure and layer.</summary>
@@ -183,6 +185,7 @@ public sealed class ResultsStore : IDisposable
             {
                 _epochs.DeleteMany(e => e.RunKey == theirs.Id);
                 _whiteBox.DeleteMany(w => w.RunKey == theirs.Id);
+                FaultPoints.Reach("merge");
                 _runs.Upsert(theirs);
                 _epochs.Upsert(epochs);
                 _whiteBox.Upsert(whiteBox);
@@ -216,6 +219,14 @@ public sealed class ResultsStore : IDisposable
     }
 
     private void Locked(Action action) => Locked(() => { action(); return true; });
+
+    /// <summary>A write under the lock; the chaos test can pause right after it, the lock still held (<see cref="FaultPoints"/>).</summary>
+    private T Write<T>(Func<T> operation) => Locked(() =>
+    {
+        var result = operation();
+        FaultPoints.Reach("db-write");
+        return result;
+    });
 
     private T Locked<T>(Func<T> operation)
     {

@@ -20,12 +20,20 @@ public static class ExitCodes
     public const int Ok = 0;
     /// <summary>At least one run failed (the others completed), or the output folder's disk filled up (the plan stopped; rerun to resume); for <c>merge</c>: a shard database was skipped (the others were merged).</summary>
     public const int RunsFailed = 1;
-    /// <summary>Bad input: usage, config, data or database error; nothing ran.</summary>
+    /// <summary>
+    /// Bad input: usage, config, data or database error, found before anything ran; or found only by a run (a data file
+    /// corrupt inside, a config the task refuses when it builds): that run is recorded as failed, the others ran.
+    /// </summary>
     public const int BadInput = 2;
     /// <summary>An unexpected error (a bug or a failing library); <c>CRATE_LOG_LEVEL=Debug</c> prints the stack.</summary>
     public const int Internal = 3;
     /// <summary>Stopped by Ctrl-C; rerun to resume.</summary>
     public const int Interrupted = 130;
+    /// <summary>
+    /// Every run that did not finish here is being run right now by another attempt on the same folder (its run lease is
+    /// alive; <c>[busy]</c> lines name it): those were skipped. Rerun once it ends, or pass <c>--wait</c> (75: EX_TEMPFAIL).
+    /// </summary>
+    public const int Busy = 75;
 }
 
 /// <summary>
@@ -116,13 +124,6 @@ public sealed partial class CliApp(ILoggerFactory loggers, TextWriter stdout, Te
     private static List<int> ParseSeeds(string s) => SplitList(s).Select(x =>
         int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v
             : throw new UsageException($"--seeds: '{x}' is not a non-negative integer")).ToList();
-
-    private static (int, int) ParseShard(string s)
-    {
-        var parts = s.Split('/');
-        if (parts.Length == 2 && int.TryParse(parts[0], out var i) && int.TryParse(parts[1], out var n)) return (i, n);
-        throw new UsageException($"--shard {s}: expected i/n, e.g. --shard 0/4");
-    }
 
     /// <summary>auto → cuda when libtorch sees a GPU, else cpu; cuda without a GPU is an error.</summary>
     public static string ResolveDevice(string requested)

@@ -61,7 +61,11 @@ public static class PlanBuilder
             foreach (var model in SelectModels(task, request.Models))
             {
                 ResolvedConfig config;
-                try { config = task.Schema.Resolve(preset.ValuesFor(model.Name), overrides); (task as IConfigChecker)?.CheckConfig(model.Name, config); }
+                try
+                {
+                    config = task.Schema.Resolve(preset.ValuesFor(model.Name), overrides);
+                    if (task is not IDataFittedConfig) (task as IConfigChecker)?.CheckConfig(model.Name, config);   // fitted tasks: after the fit (PlanDataFit)
+                }
                 catch (ConfigException e) { throw new ConfigException($"{task.Name}/{model.Name}: {e.Message}"); }
                 var explicitKeys = overrides.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
                 foreach (var seed in request.Seeds)

@@ -7,7 +7,9 @@ namespace Crate.Host.Planning;
 /// <summary>
 /// Before anything runs: resolves every dataset the plan reads (a missing folder fails here, naming it) and
 /// lets each task that implements <see cref="IDataFittedConfig"/> fit the config to its data, so keys the user
-/// did not set (channels, classes, image size) follow the dataset and a contradiction is a config error.
+/// did not set (channels, classes, image size) follow the dataset and a contradiction is a config error. Such a
+/// task's <see cref="IConfigChecker"/> checks the fitted config here (the planner leaves it to this step, since a
+/// patch size set for the data's image size would fail against the preset's).
 /// </summary>
 public static class PlanDataFit
 {
@@ -31,7 +33,11 @@ public static class PlanDataFit
             var key = (task.Name, run.Model.Name, run.Config.ToJson());
             if (!cache.TryGetValue(key, out var fit))
             {
-                try { fit = fitter.FitToData(run.Config, run.ExplicitKeys, DataDir); }
+                try
+                {
+                    fit = fitter.FitToData(run.Config, run.ExplicitKeys, DataDir);
+                    (task as IConfigChecker)?.CheckConfig(run.Model.Name, fit.Config);
+                }
                 catch (ConfigException e) { throw new ConfigException($"{task.Name}/{run.Model.Name}: {e.Message}"); }
                 cache[key] = fit;
                 notes.AddRange(fit.Notes.Select(n => $"{task.Name}/{run.Model.Name}: {n}"));

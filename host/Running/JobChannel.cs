@@ -50,7 +50,7 @@ public sealed class JobChannel(TextWriter output) : IRunProgress
     /// <summary>The run's outcome: the last line of a job.</summary>
     public void Outcome(RunOutcome outcome) => Send(new JobLine
     {
-        Outcome = new JobResult(outcome.Kind, outcome.Error, outcome.Duration.TotalSeconds, outcome.Resumed),
+        Outcome = new JobResult(outcome.Kind, outcome.Error, outcome.Duration.TotalSeconds, outcome.Resumed, outcome.BadInput),
     });
 
     /// <summary>The output folder's disk filled up (<see cref="DiskFullException"/>): the parent stops the plan.</summary>
@@ -89,4 +89,4 @@ public sealed record JobLine
 }
 
 /// <summary>A job's <see cref="RunOutcome"/> without the planned run (the parent has it).</summary>
-public sealed record JobResult(RunOutcomeKind Kind, string? Error, double Seconds, bool Resumed);
+public sealed record JobResult(RunOutcomeKind Kind, string? Error, double Seconds, bool Resumed, string? BadInput = null);

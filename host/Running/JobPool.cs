@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Crate.Core.Runtime;
 using Crate.Host.Planning;
 using Crate.Results;
 
@@ -10,7 +11,9 @@ namespace Crate.Host.Running;
 /// streams its progress back over <see cref="JobChannel"/>. Finished runs are skipped here without a process; a run
 /// that fails (or whose process dies) is recorded and the other jobs go on; <see cref="StopAll"/> (Ctrl-C, SIGTERM)
 /// stops every job at its next step boundary with a checkpoint and starts no more; a full disk stops the plan as with
-/// one job.
+/// one job. The job process takes the run's lease (<see cref="RunLeases"/>), as the process that trains; this pool only
+/// looks at it, to skip (or with <c>--wait</c> come back to) a run another attempt holds without starting a process,
+/// and releases the lease of a job process that died without releasing it (killed, crashed).
 /// </summary>
 /// <remarks>
 /// Processes rather than threads: libtorch's default random generator is process-wide (model init, dropout and the
@@ -23,7 +26,8 @@ public sealed class JobPool(ResultsStore store, RunnerOptions options, ProgressV
 {
     private const int KeptErrorLines = 20;
     private readonly object _gate = new();
-    private readonly HashSet<Process> _active = [];
+    private readonly Dictionary<Process, PlannedRun> _active = [];
+    private readonly List<int> _waiting = [];
     private bool _stopping;
     private string? _diskFull;
 
@@ -38,24 +42,45 @@ public sealed class JobPool(ResultsStore store, RunnerOptions options, ProgressV
         {
             var view = progress.Job(slot);
             for (int i; (i = Interlocked.Increment(ref next)) < plan.Count;)
+                Guarded(i, plan, outcomes, view);
+            // --wait: then the runs other attempts hold, each as soon as its lease is free.
+            while (true)
             {
-                try { outcomes[i] = RunJob(i, plan[i], view); }
-                catch (Exception e) when (DiskFullException.IsCause(e))
+                List<int> candidates;
+                lock (_gate)
                 {
-                    lock (_gate) _diskFull ??= e.Message;
-                    StopAll();
-                    outcomes[i] = new(plan[i], RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false);
+                    if (_stopping || _waiting.Count == 0) break;
+                    candidates = [.. _waiting];
                 }
-                catch (Exception e) when (e is IOException or LiteDB.LiteException or ResultsStoreException)
-                {
-                    outcomes[i] = new(plan[i], RunOutcomeKind.Failed, PlanRunner.Cause(e), TimeSpan.Zero, false);
-                }
+                int ready = candidates.FirstOrDefault(j => RunLeases.Holder(options, plan[j]) is null, -1);
+                bool claimed;
+                lock (_gate) claimed = ready >= 0 && _waiting.Remove(ready);
+                if (claimed) Guarded(ready, plan, outcomes, view);
+                else cancellation.WaitHandle.WaitOne(RunLeases.WaitPoll);
             }
         }) { Name = $"crate job {slot}", IsBackground = true }).ToList();
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
         if (_diskFull is { } cause) throw new DiskFullException(options.OutDirectory, new IOException(cause));
-        return outcomes;
+        foreach (int i in _waiting) outcomes[i] = new(plan[i], RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false);
+        return outcomes.Select(o => RunLeases.Settle(o, store, progress)).ToList();
+    }
+
+    private void Guarded(int i, IReadOnlyList<PlannedRun> plan, RunOutcome[] outcomes, IRunProgress view)
+    {
+        try { outcomes[i] = RunJob(i, plan[i], view); }
+        catch (Exception e) when (DiskFullException.IsCause(e))
+        {
+            lock (_gate) _diskFull ??= e.Message;
+            StopAll();
+            outcomes[i] = new(plan[i], RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false);
+        }
+        catch (Exception e) when (e is IOException or LiteDB.LiteException or ResultsStoreException)
+        {
+            outcomes[i] = new(plan[i], RunOutcomeKind.Failed, PlanRunner.Cause(e), TimeSpan.Zero, false);
+        }
+        if (outcomes[i].Kind == RunOutcomeKind.Busy && options.Wait)
+            lock (_gate) _waiting.Add(i);
     }
 
     /// <summary>Asks every job to stop at its next step boundary (it checkpoints and exits); no new job starts.</summary>
@@ -64,19 +89,28 @@ public sealed class JobPool(ResultsStore store, RunnerOptions options, ProgressV
         lock (_gate)
         {
             _stopping = true;
-            foreach (var p in _active) Send(p, JobChannel.StopLine);
+            foreach (var p in _active.Keys) Send(p, JobChannel.StopLine);
         }
     }
 
-    /// <summary>Kills every job process at once (a second Ctrl-C): the runs resume from their last checkpoint.</summary>
+    /// <summary>
+    /// Kills every job process at once (a second Ctrl-C) and releases their run leases: the runs resume from their last
+    /// checkpoint, at once also from another host.
+    /// </summary>
     public void KillAll()
     {
         lock (_gate)
         {
             _stopping = true;
-            foreach (var p in _active)
+            foreach (var p in _active.Keys)
                 try { p.Kill(entireProcessTree: true); }
                 catch (InvalidOperationException) { }   // already exited
+            foreach (var (p, run) in _active)
+                try
+                {
+                    if (p.WaitForExit(2000)) FileLease.ReleaseIfGone(RunLeases.Folder(options.OutDirectory, run.Key), p.Id);
+                }
+                catch (InvalidOperationException) { }
         }
     }
 
@@ -85,6 +119,7 @@ public sealed class JobPool(ResultsStore store, RunnerOptions options, ProgressV
         lock (_gate)
             if (_stopping) return new(run, RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false);
         if (PlanRunner.Skip(options, run, store.GetRun(run.Key), view) is { } skipped) return skipped;
+        if (RunLeases.Holder(options, run) is { } holder) return RunLeases.Busy(options, run, holder, view);
         view.StartRun(index + 1, run.Label);
         var outcome = RunProcess(run, view);
         view.EndRun(outcome.Kind == RunOutcomeKind.Finished && !outcome.Resumed ? outcome.Duration : null);
@@ -103,8 +138,9 @@ public sealed class JobPool(ResultsStore store, RunnerOptions options, ProgressV
             {
                 return Failed(run, $"could not start its job process: {e.Message}", clock.Elapsed);
             }
-            _active.Add(process);
+            _active.Add(process, run);
         }
+        int pid = process.Id;
         var lastErrors = new Queue<string>();
         process.ErrorDataReceived += (_, e) =>
         {
@@ -138,19 +174,22 @@ public sealed class JobPool(ResultsStore store, RunnerOptions options, ProgressV
         int exitCode = process.ExitCode;
         process.Dispose();
         if (result is not null)
-            return new(run, result.Kind, result.Error, TimeSpan.FromSeconds(result.Seconds), result.Resumed);
+            return new(run, result.Kind, result.Error, TimeSpan.FromSeconds(result.Seconds), result.Resumed, result.BadInput);
         // The process died without an outcome (killed, a native crash): record it, unless it got that far itself.
         string last;
         lock (lastErrors) last = lastErrors.LastOrDefault(l => l.StartsWith("error: ", StringComparison.Ordinal)) ?? lastErrors.LastOrDefault() ?? "";
         var error = $"its job process exited with code {exitCode}" + (last.Length > 0 ? $" ({last.Trim()})" : "");
-        return Failed(run, error, clock.Elapsed);
+        var died = Failed(run, error, clock.Elapsed);
+        FileLease.ReleaseIfGone(RunLeases.Folder(options.OutDirectory, run.Key), pid);
+        return died;
     }
 
     private RunOutcome Failed(PlannedRun run, string error, TimeSpan elapsed)
     {
         try
         {
-            if (store.GetRun(run.Key) is { Status: RunStatus.Running } record)
+            // Not when another attempt has taken the run over meanwhile (the record is its own then).
+            if (RunLeases.Holder(options, run) is null && store.GetRun(run.Key) is { Status: RunStatus.Running } record)
             {
                 record.Status = RunStatus.Failed;
                 record.Error = error;

@@ -16,8 +16,14 @@ namespace Crate.Host.Running;
 /// <param name="Data">Where datasets are found.</param>
 /// <param name="Verbose">Also print each run's <c>info</c> log lines on the terminal (they always go to its run.log).</param>
 /// <param name="TensorBoard">Write each run's TensorBoard event files into its run folder while it trains (<see cref="TensorBoardLog"/>).</param>
+/// <param name="Wait">A run another attempt holds (its lease is alive) is waited for, after the other runs, instead of skipped.</param>
+/// <param name="LeaseTimeout">After how long without a heartbeat a run lease is stale; null: <see cref="RunLeases.DefaultStaleAfter"/>.</param>
 public sealed record RunnerOptions(string OutDirectory, string Device, int Threads, bool Fresh, DataLocator Data, bool Verbose = false,
-    bool TensorBoard = true);
+    bool TensorBoard = true, bool Wait = false, TimeSpan? LeaseTimeout = null)
+{
+    /// <summary>The stale timeout of run leases.</summary>
+    public TimeSpan LeaseStaleAfter => LeaseTimeout ?? RunLeases.DefaultStaleAfter;
+}
 
 /// <summary>How one planned run ended in this invocation.</summary>
 public enum RunOutcomeKind
@@ -32,15 +38,25 @@ public enum RunOutcomeKind
     Interrupted,
     /// <summary>Not started because the plan was interrupted.</summary>
     NotStarted,
+    /// <summary>Another live attempt holds the run's lease (<see cref="RunLeases"/>), or took it over from this one; not run here.</summary>
+    Busy,
 }
 
 /// <summary>One run's outcome.</summary>
-public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Error, TimeSpan Duration, bool Resumed);
+/// <param name="Run">The planned run.</param>
+/// <param name="Kind">How it ended.</param>
+/// <param name="Error">The cause, for a failed, interrupted or busy run.</param>
+/// <param name="Duration">Time spent on it here.</param>
+/// <param name="Resumed">It continued from a checkpoint.</param>
+/// <param name="BadInput">For a run that failed on bad input (a <see cref="BadInputException"/>: data found corrupt, a config the task refuses), its one-line message.</param>
+public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Error, TimeSpan Duration, bool Resumed, string? BadInput = null);
 
 /// <summary>
 /// Runs a plan run by run on the calling thread. A finished key is skipped, an interrupted or failed
 /// key resumes from its last checkpoint, a failing run is recorded and the plan goes on, Ctrl-C stops
-/// the run in flight at a step boundary (it checkpoints) and ends the plan.
+/// the run in flight at a step boundary (it checkpoints) and ends the plan. Each run trains under its run lease
+/// (<see cref="RunLeases"/>): a run another attempt holds is skipped, or with <see cref="RunnerOptions.Wait"/> waited
+/// for once the other runs are done.
 /// </summary>
 public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunProgress progress, ILoggerFactory loggers)
 {
@@ -50,31 +66,55 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
     /// <exception cref="DiskFullException">The output folder's device filled up; the plan stopped there.</exception>
     public IReadOnlyList<RunOutcome> Run(IReadOnlyList<PlannedRun> plan, CancellationToken cancellation)
     {
-        var outcomes = new List<RunOutcome>();
+        var outcomes = new RunOutcome[plan.Count];
         var code = RunEnvironment.Code();
+        var waiting = new List<int>();
         for (int i = 0; i < plan.Count; i++)
         {
-            var run = plan[i];
-            if (cancellation.IsCancellationRequested) { outcomes.Add(new(run, RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false)); continue; }
-            progress.StartRun(i + 1, run.Label);
-            RunOutcome outcome;
-            try { outcome = RunOne(run, code, cancellation); }
-            catch (Exception e) when (e is not DiskFullException && DiskFullException.IsCause(e))
-            {
-                throw new DiskFullException(options.OutDirectory, e);   // before or after training: config.json, the run record
-            }
-            progress.EndRun(outcome.Kind == RunOutcomeKind.Finished && !outcome.Resumed ? outcome.Duration : null);
-            outcomes.Add(outcome);
+            if (cancellation.IsCancellationRequested) { outcomes[i] = NotStarted(plan[i]); continue; }
+            outcomes[i] = RunAt(plan, i, code, cancellation);
+            if (outcomes[i].Kind == RunOutcomeKind.Busy && options.Wait) waiting.Add(i);
         }
-        return outcomes;
+        // --wait: the runs other attempts hold, each as soon as its lease is free (then skipped when finished, else resumed).
+        while (waiting.Count > 0 && !cancellation.IsCancellationRequested)
+        {
+            foreach (int i in waiting.ToList())
+            {
+                if (cancellation.IsCancellationRequested || RunLeases.Holder(options, plan[i]) is not null) continue;
+                outcomes[i] = RunAt(plan, i, code, cancellation);
+                if (outcomes[i].Kind != RunOutcomeKind.Busy) waiting.Remove(i);
+            }
+            if (waiting.Count > 0) cancellation.WaitHandle.WaitOne(RunLeases.WaitPoll);
+        }
+        foreach (int i in waiting) outcomes[i] = NotStarted(plan[i]);
+        return outcomes.Select(o => RunLeases.Settle(o, store, progress)).ToList();
+    }
+
+    private static RunOutcome NotStarted(PlannedRun run) => new(run, RunOutcomeKind.NotStarted, null, TimeSpan.Zero, false);
+
+    private RunOutcome RunAt(IReadOnlyList<PlannedRun> plan, int i, CodeVersion code, CancellationToken cancellation)
+    {
+        progress.StartRun(i + 1, plan[i].Label);
+        RunOutcome outcome;
+        try { outcome = RunOne(plan[i], code, cancellation); }
+        catch (Exception e) when (e is not DiskFullException && DiskFullException.IsCause(e))
+        {
+            throw new DiskFullException(options.OutDirectory, e);   // before or after training: config.json, the run record
+        }
+        progress.EndRun(outcome.Kind == RunOutcomeKind.Finished && !outcome.Resumed ? outcome.Duration : null);
+        return outcome;
     }
 
     private RunOutcome RunOne(PlannedRun run, CodeVersion code, CancellationToken cancellation)
     {
         var task = run.Task.Task;
         var runDir = RunDirectory(run);
-        var existing = store.GetRun(run.Key);
-        if (Skip(options, run, existing, progress) is { } skipped) return skipped;
+        if (Skip(options, run, store.GetRun(run.Key), progress) is { } skipped) return skipped;
+        // Everything from here on (deleting for --fresh, the checkpoints, the run record) belongs to the lease holder.
+        using var lease = RunLeases.Take(options, run, progress, out var holder);
+        if (lease is null) return RunLeases.Busy(options, run, holder!, progress);
+        var existing = store.GetRun(run.Key);   // the attempt that held the lease may have finished it just now
+        if (Skip(options, run, existing, progress) is { } done) return done;
         if (options.Fresh && Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         if (options.Fresh) existing = null;
 
@@ -110,7 +150,11 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
 
         progress.Message($"[{(resumed ? "resume" : "run")}] {run.Label} ({run.Preset}, run {run.Key}) -> {runDir}");
         using var logger = new RunLog(Path.Combine(runDir, "run.log"), loggers.CreateLogger($"{task.Name}/{run.Model.Name}/s{run.Seed}"), options.Verbose);
-        var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, cancellation,
+        // Ctrl-C, or the lease taken over by another attempt (this one stalled past the stale timeout): stop at a step boundary,
+        // and in the second case write no checkpoint (the fence) and no record.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation, lease.LostToken);
+        using var fence = Crate.Core.Training.CheckpointFence.Guard(checkpoints, lease.Verify);
+        var context = new HostRunContext(run, options.Device, runDir, resume, store, options.Data, progress, logger, stop.Token,
             options.TensorBoard ? TensorBoardLog.Open(runDir, logger) : null, cacheDirectory: Path.Combine(options.OutDirectory, "cache"));
         var clock = Stopwatch.StartNew();
         try
@@ -119,6 +163,7 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             torch.manual_seed(run.Seed);
             var result = task.Run(context);
             clock.Stop();
+            if (lease.Verify() is { } lost) return Lost(run, lost, clock.Elapsed);
             if (result.WhiteBox.Count > 0) store.SetWhiteBox(run.Key, result.WhiteBox);
             context.WriteFinal(result);
             record.Metrics = new Dictionary<string, double>(result.Metrics);
@@ -130,6 +175,10 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             progress.Message($"[done] {run.Label} in {ProgressView.Fmt(clock.Elapsed)}: " +
                              string.Join(", ", result.Metrics.Select(kv => $"{kv.Key} {kv.Value:0.####}")));
             return new(run, RunOutcomeKind.Finished, null, clock.Elapsed, resumed);
+        }
+        catch (Exception) when (lease.LostReason is { } lost)
+        {
+            return Lost(run, lost, clock.Elapsed);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -152,6 +201,18 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             progress.Message($"[failed] {run.Label}: no space left on device; last good checkpoint kept in {checkpoints}");
             throw new DiskFullException(options.OutDirectory, e);
         }
+        catch (BadInputException e)
+        {
+            // Bad input found only once the run reads it (a data file corrupt inside, a config the task refuses when it builds):
+            // recorded as failed like any failure, and the invocation ends with exit code 2 and this one line.
+            record.Status = RunStatus.Failed;
+            record.Error = Cause(e);
+            record.TrainSeconds += clock.Elapsed.TotalSeconds;
+            store.UpsertRun(record);
+            _log.LogDebug(e, "run {Run} failed on bad input", run.Label);
+            progress.Message($"[failed] {run.Label}: {e.Message}");
+            return new(run, RunOutcomeKind.Failed, record.Error, clock.Elapsed, resumed, e.Message);
+        }
         catch (Exception e)
         {
             var cause = Cause(e);
@@ -163,6 +224,13 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             progress.Message($"[failed] {run.Label}: {cause}");
             return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resumed);
         }
+    }
+
+    /// <summary>This attempt lost the run's lease to another while it trained: it stopped and wrote neither a checkpoint nor the record.</summary>
+    private RunOutcome Lost(PlannedRun run, string reason, TimeSpan elapsed)
+    {
+        progress.Message($"[busy] {run.Label}: stopped without writing, its lease was taken over: {reason}");
+        return new(run, RunOutcomeKind.Busy, $"its lease was taken over: {reason}", elapsed, false);
     }
 
     /// <summary>

@@ -41,28 +41,13 @@ public sealed class DinoData
     /// <summary>Classes of the dataset (for the probes).</summary>
     public int NumClasses => Test.ClassNames.Count;
 
-    /// <summary>Loads both splits from <paramref name="directory"/> for a backbone of <paramref name="channels"/> channels.</summary>
+    /// <summary>Loads both splits from <paramref name="directory"/> for a backbone of <paramref name="channels"/> channels (<see cref="ImageSplits.Load"/>).</summary>
     public static DinoData Load(ResolvedConfig config, string directory, int channels)
     {
-        string name = config.Get(DinoKeys.Dataset);
-        var test = ImageSubset.Limit(ImageDatasets.Load(name, directory, train: false, channels), config.GetInt(DinoKeys.TestLimit));
-        var train = ImageSubset.Limit(ImageDatasets.Load(name, directory, train: true, channels), config.GetInt(DinoKeys.TrainLimit));
-        if (train.ClassNames.Count != test.ClassNames.Count)
-            throw new ConfigException($"dataset '{name}' in {directory}: the training split has {train.ClassNames.Count} classes, the test split {test.ClassNames.Count}");
-        var stats = ImageDatasets.Stats(name);
-        if (stats.Channels == 3 && channels == 1)
-            throw new ConfigException($"config key 'model.channels' is 1 but dataset '{name}' is RGB with per-channel statistics; set model.channels=3");
+        var splits = ImageSplits.Load(config, directory, channels, numClasses: null);
         int global = config.GetInt(DinoKeys.GlobalSize);
-        var views = DinoViews.Create(config.GetInt(DinoKeys.LocalCrops), stats, channels, global, config.GetInt(DinoKeys.LocalSize),
+        var views = DinoViews.Create(config.GetInt(DinoKeys.LocalCrops), splits.Stats, channels, global, config.GetInt(DinoKeys.LocalSize),
             config.Get(DinoKeys.GlobalMinScale), config.Get(DinoKeys.LocalMaxScale), config.Get(DinoKeys.LocalMinScale));
-        return new DinoData(name, train, test, views, TestPipelineFor(test, global, channels, stats));
-    }
-
-    /// <summary>The test pipeline at <paramref name="size"/>: channel conversion only for in-memory images of that size, else resize + centre crop.</summary>
-    public static ImagePipeline TestPipelineFor(IImageDataset data, int size, int channels, ImageStats stats)
-    {
-        int native = data is ImageDataset d && d.Height == d.Width ? d.Height
-            : data is ImageSubset { Source: ImageDataset s } && s.Height == s.Width ? s.Height : 0;
-        return native == size ? ImagePipeline.Plain(stats, channels) : ImagePipeline.ForEvaluation(size, stats, channels);
+        return new DinoData(splits.Name, splits.Train, splits.Test, views, splits.TestPipeline(global));
     }
 }

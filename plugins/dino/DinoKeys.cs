@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Evaluation;
 using Crate.Core.Training;
 
@@ -8,30 +9,20 @@ namespace Crate.Plugins.Dino;
 /// The config keys of the dino task. Backbone keys follow the vit task's (the reference constructor's terms);
 /// the <c>dino.*</c> keys are the arguments of facebookresearch/dino's <c>main_dino.py</c> under their own names
 /// (<c>out_dim</c>, <c>norm_last_layer</c>, <c>momentum_teacher</c>, <c>warmup_teacher_temp</c>, ...); the crop
-/// keys are its <c>global_crops_scale</c>, <c>local_crops_scale</c> and <c>local_crops_number</c>. The recipe is
+/// keys are its <c>global_crops_scale</c>, <c>local_crops_scale</c> and <c>local_crops_number</c>. The dataset, loader,
+/// channel and patch keys are Core's <see cref="ImageKeys"/> (dino's own defaults: 3 channels, patch 16); a fixed-size
+/// dataset sets the crop sizes (<see cref="DinoTask.FittedSizes"/>). The recipe is
 /// the shared trainer's <c>train.*</c> keys, except that the learning rate is given per 256 samples
 /// (<c>train.base_lr</c>) and scaled with the batch as DINO does.
 /// </summary>
 public static class DinoKeys
 {
-    /// <summary>Datasets <c>data.dataset</c> accepts.</summary>
-    public static readonly string[] DatasetNames = ["fashion-mnist", "mnist", "cifar10", "cifar100", "imagefolder"];
-
-    /// <summary><c>data.dataset</c>.</summary>
-    public static readonly ConfigKey<string> Dataset = Key.Choice("data.dataset", "fashion-mnist",
-        "image dataset (its folder comes from --data NAME=DIR or the shipped default); labels are used only by the probes", DatasetNames);
-    /// <summary><c>data.train_limit</c>.</summary>
-    public static readonly ConfigKey<long> TrainLimit = Key.Int("data.train_limit", 0,
-        "use only this many training images, evenly spaced over the split (0: all)", 0);
-    /// <summary><c>data.test_limit</c>.</summary>
-    public static readonly ConfigKey<long> TestLimit = Key.Int("data.test_limit", 0,
-        "use only this many test images, evenly spaced over the split (0: all)", 0);
     /// <summary><c>data.global_size</c>.</summary>
     public static readonly ConfigKey<long> GlobalSize = Key.Int("data.global_size", 224,
-        "side of the 2 global crops in pixels; the backbones' position table is built for this size", 1, 4096);
+        "side of the 2 global crops in pixels; the backbones' position table is built for this size; follows a fixed-size dataset unless set", 1, 4096);
     /// <summary><c>data.local_size</c>.</summary>
     public static readonly ConfigKey<long> LocalSize = Key.Int("data.local_size", 96,
-        "side of the local crops in pixels (the position table is interpolated to their grid)", 1, 4096);
+        "side of the local crops in pixels (the position table is interpolated to their grid); half the global size when that follows the data, unless set", 1, 4096);
     /// <summary><c>data.local_crops</c>.</summary>
     public static readonly ConfigKey<long> LocalCrops = Key.Int("data.local_crops", 8,
         "local crops per image (DINO's local_crops_number)", 0, 64);
@@ -44,21 +35,16 @@ public static class DinoKeys
     /// <summary><c>data.local_max_scale</c>.</summary>
     public static readonly ConfigKey<double> LocalMaxScale = Key.Float("data.local_max_scale", 0.4,
         "largest area fraction of a local crop (local_crops_scale = (local_min_scale, this))", 0.01, 1);
-    /// <summary><c>data.workers</c>.</summary>
-    public static readonly ConfigKey<long> Workers = Key.Int("data.workers", 1,
-        "loader threads (each prepares whole batches ahead when prefetching)", 1, 64);
-    /// <summary><c>data.prefetch</c>.</summary>
-    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", true,
-        "prepare batches ahead on loader threads into reused buffers (off: on the training thread)");
 
     /// <summary><c>model.size</c>.</summary>
     public static readonly ConfigKey<string> Size = Key.Choice("model.size", "custom",
         "a named size of the paper (CRATE-T/S/B/L, ViT-T/S/B): sets dim, depth, heads; custom: those keys give the shape",
         "custom", "T", "S", "B", "L");
-    /// <summary><c>model.patch_size</c>.</summary>
-    public static readonly ConfigKey<long> PatchSize = Key.Int("model.patch_size", 16, "patch side P; must divide both crop sizes", 1, 4096);
-    /// <summary><c>model.channels</c>.</summary>
-    public static readonly ConfigKey<long> Channels = Key.Int("model.channels", 3, "input channels (1 grey, 3 RGB); images are converted", 1, 3);
+    /// <summary><c>model.patch_size</c>: Core's key with dino's 16; it must divide both crop sizes.</summary>
+    public static readonly ConfigKey<long> PatchSize = ImageKeys.PatchSize.WithDefault(16,
+        "patch side P; must divide both crop sizes (when data.global_size follows the data, P follows it too unless set)");
+    /// <summary><c>model.channels</c>: Core's key with dino's 3.</summary>
+    public static readonly ConfigKey<long> Channels = ImageKeys.Channels.WithDefault(3);
     /// <summary><c>model.dim</c>.</summary>
     public static readonly ConfigKey<long> Dim = Key.Int("model.dim", 0, "width d (0: from model.size)", 0, 65536);
     /// <summary><c>model.depth</c>.</summary>
@@ -128,7 +114,7 @@ public static class DinoKeys
     /// <summary>Every key of the task.</summary>
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
-        Dataset, TrainLimit, TestLimit, GlobalSize, LocalSize, LocalCrops, GlobalMinScale, LocalMinScale, LocalMaxScale, Workers, Prefetch,
+        .. ImageKeys.Data, GlobalSize, LocalSize, LocalCrops, GlobalMinScale, LocalMinScale, LocalMaxScale,
         Size, PatchSize, Channels, Dim, Depth, Heads, Eta, Lambda, MlpRatio,
         OutDim, HiddenDim, BottleneckDim, NormLastLayer, MomentumTeacher, CenterMomentum, WarmupTeacherTemp, TeacherTemp,
         WarmupTeacherTempEpochs, StudentTemp, FreezeLastLayer, ClipGrad, BaseLr,

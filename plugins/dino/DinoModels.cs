@@ -89,7 +89,7 @@ public interface IDinoBackbone
 }
 
 /// <summary>
-/// CRATE as a DINO backbone: the vit task's CRATE classifier (crate-paper.md §1.2-1.3: patch LN-Linear-LN stem,
+/// CRATE as a DINO backbone: the vit task's CRATE classifier (docs/paper.md §1.2-1.3: patch LN-Linear-LN stem,
 /// [CLS], learned positions, MSSA + ISTA layers) with its head's LayerNorm and without the class Linear, like
 /// DINO's <c>head = nn.Identity()</c>. State_dict names are the classifier's (<c>to_patch_embedding.*</c>,
 /// <c>pos_embedding</c>, <c>cls_token</c>, <c>transformer.layers.{i}.*</c>, <c>mlp_head.0.*</c>), so a supervised

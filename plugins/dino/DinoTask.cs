@@ -19,7 +19,7 @@ namespace Crate.Plugins.Dino;
 /// 20-NN and a linear probe on the teacher backbone's [CLS] features, raw pixels beside them, a collapse monitor,
 /// the last layer's [CLS] attention (§3b) and, for CRATE, the white-box rows per layer (§4).
 /// </summary>
-public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
+public sealed partial class DinoTask : IImageTask, ICheckpointEvaluator, IHeadlineMetric
 {
     /// <summary>
     /// The teacher's 20-NN top-1; chance is a uniform guess over the dataset's classes (10 for the IDX and CIFAR-10
@@ -29,7 +29,7 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
     /// </summary>
     public HeadlineMetric Headline(ResolvedConfig config)
     {
-        string dataset = config.Get(DinoKeys.Dataset);
+        string dataset = config.Get(ImageKeys.Dataset);
         int classes = dataset switch { "cifar100" => 100, "imagefolder" => 1000, _ => 10 };
         return new HeadlineMetric("knn20_top1", 100.0 / classes, $"100 / {classes} classes of {dataset}", TrainLossFalls: false);
     }
@@ -53,25 +53,15 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
     /// <inheritdoc />
     public IReadOnlyList<Preset> Presets => DinoPresets.All;
 
-    /// <inheritdoc />
-    public IReadOnlyList<DatasetNeed> Datasets { get; } =
-    [
-        new("fashion-mnist", "Fashion-MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", "fashion-mnist",
-            SystemPath: "/usr/share/datasets/fashion-mnist",
-            HowToGet: "The repository ships a 12,000/2,000 subset in data/fashion-mnist; the full set: apt-get install dataset-fashion-mnist (Debian)."),
-        new("mnist", "MNIST as gzipped or raw IDX files", null,
-            HowToGet: "Download the four MNIST IDX files into one folder; use --set data.dataset=mnist."),
-        new("cifar10", "CIFAR-10, binary version (cifar-10-batches-bin)", null,
-            HowToGet: "Download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; use --set data.dataset=cifar10 --set model.channels=3 " +
-                      "--set data.global_size=32 --set data.local_size=16 --set model.patch_size=4."),
-        new("cifar100", "CIFAR-100, binary version (cifar-100-binary), fine labels", null,
-            HowToGet: "Download cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; as cifar10 with data.dataset=cifar100."),
-        new("imagefolder", "ImageNet-1K or any set in the ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/*", null,
-            HowToGet: "For ImageNet-1K download ILSVRC2012 from image-net.org, extract train/<wnid>/ and sort the validation images into val/<wnid>/; the paper preset reads it."),
-    ];
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) => [config.Get(DinoKeys.Dataset)];
+    /// <summary>
+    /// The crops play the image size's part in the fit to the data (<see cref="ImageDataFit"/>): for a fixed-size
+    /// dataset (28 px, CIFAR's 32 px) <c>data.global_size</c> takes the dataset's side, <c>model.patch_size</c> then
+    /// follows when it no longer divides it (keeping the grid of patches when it can), and <c>data.local_size</c>
+    /// becomes half the side rounded down to a multiple of the patch; channels follow the colour. Keys set with
+    /// <c>--set</c> are kept; channels 1 on RGB data is an error. The task has no class count: the probes read the
+    /// dataset's.
+    /// </summary>
+    public ImageSizeKeys FittedSizes { get; } = new(DinoKeys.GlobalSize, HalfSize: DinoKeys.LocalSize);
 
     /// <inheritdoc />
     public IReadOnlyList<MetricInfo> Metrics { get; } =
@@ -116,11 +106,11 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
         var shape = DinoShape.From(config, ctx.Model);
         var recipe = DinoRecipe.From(config);
         var options = DinoRecipe.Options(config);
-        string dataDir = ctx.DataDirectory(config.Get(DinoKeys.Dataset));
+        string dataDir = ctx.DataDirectory(config.Get(ImageKeys.Dataset));
         var data = DinoData.Load(config, dataDir, shape.Channels);
         var seeds = TrainingSeeds.From(ctx.Seed);
         var device = Devices.Resolve(ctx.Device);
-        bool prefetch = config.Get(DinoKeys.Prefetch);
+        bool prefetch = config.Get(ImageKeys.Prefetch);
         int evalBatch = config.GetInt(DinoKeys.EvalBatch);
 
         using var student = Initial(shape, seeds, ctx.Model);
@@ -138,7 +128,7 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
         using var batches = new ImageBatchSource(new ImageBatchLoader(data.Train, data.Views, new ImageLoaderOptions
         {
             BatchSize = options.EffectiveMicroBatch, Shuffle = true, DropLast = true, Seed = (ulong)seeds.DataOrder,
-            Workers = config.GetInt(DinoKeys.Workers),
+            Workers = config.GetInt(ImageKeys.Workers),
         }), prefetch);
         Func<EvalContext, IReadOnlyDictionary<string, double>>? monitor = config.Get(DinoKeys.KnnEveryEpoch)
             ? e => DinoEvaluation.Monitor(teacher.Backbone, data, evalBatch, e.Device, prefetch, e.Cancellation)
@@ -211,7 +201,7 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
     {
         var config = request.Config;
         using var loaded = DinoCheckpoints.Load(request);
-        string dataDir = request.DataDirectory(config.Get(DinoKeys.Dataset));
+        string dataDir = request.DataDirectory(config.Get(ImageKeys.Dataset));
         var data = DinoData.Load(config, dataDir, loaded.Shape.Channels);
         var device = Devices.Resolve(request.Device);
         loaded.Owner.to(device);
@@ -219,8 +209,8 @@ public sealed partial class DinoTask : ICrateTask, ICheckpointEvaluator, IHeadli
             config.GetInt(DinoKeys.ProbeMaxIterations));
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (k, v) in ProbeMetrics.Select(DinoEvaluation.Probes(loaded.Backbone, data, suite, config.GetInt(DinoKeys.EvalBatch), device,
-                     config.Get(DinoKeys.Prefetch), cancellation: request.Cancellation))) metrics[k] = v;
-        foreach (var (k, v) in ProbeMetrics.Select(DinoEvaluation.RawProbes(data, suite, config.GetInt(DinoKeys.EvalBatch), config.Get(DinoKeys.Prefetch), null),
+                     config.Get(ImageKeys.Prefetch), cancellation: request.Cancellation))) metrics[k] = v;
+        foreach (var (k, v) in ProbeMetrics.Select(DinoEvaluation.RawProbes(data, suite, config.GetInt(DinoKeys.EvalBatch), config.Get(ImageKeys.Prefetch), null),
                      ProbeMetrics.RawPrefix)) metrics[k] = v;
         var notes = new List<string>(loaded.Notes)
         {

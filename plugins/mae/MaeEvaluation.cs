@@ -20,7 +20,7 @@ namespace Crate.Plugins.Mae;
 /// fine-tuning top-1; CRATE-MAE's white-box rows for encoder (split <c>test</c>) and decoder (<c>test-decoder</c>);
 /// and reconstruction figures.
 /// </summary>
-public sealed class MaeEvaluator(MaeData data, MaeConfig shape, int keep, long maskSeed, int batchSize, int workers, bool prefetch) : IDisposable
+public sealed class MaeEvaluator(ImageTaskData data, MaeConfig shape, int keep, long maskSeed, int batchSize, int workers, bool prefetch) : IDisposable
 {
     private Tensor? _noise;
 

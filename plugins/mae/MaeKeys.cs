@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Evaluation;
 using Crate.Core.Training;
 
@@ -7,53 +8,25 @@ namespace Crate.Plugins.Mae;
 /// <summary>
 /// The config keys of the mae task. Model-shape keys follow the reference constructor
 /// <c>MaskedAutoencoderViT(img_size, patch_size, in_chans, embed_dim, depth, num_heads, decoder_embed_dim,
-/// decoder_depth, decoder_num_heads, mlp_ratio, norm_pix_loss, lambd)</c>; the pre-training recipe is the shared
+/// decoder_depth, decoder_num_heads, mlp_ratio, norm_pix_loss, lambd)</c>; the data, augmentation and input-shape
+/// keys are Core's <see cref="ImageKeys"/> (mae's own defaults: patch 7, crop_min_scale 0.2); the pre-training recipe is the shared
 /// <c>train.*</c> keys, the fine-tuning phase has its own <c>finetune.*</c> keys with layer-wise decay.
 /// </summary>
 public static class MaeKeys
 {
-    /// <summary>Datasets <c>data.dataset</c> accepts.</summary>
-    public static readonly string[] DatasetNames = ["fashion-mnist", "mnist", "cifar10", "cifar100", "imagefolder"];
-
     /// <summary>The fine-tuning phase's recipe keys (<c>finetune.*</c>).</summary>
     public static readonly TrainerKeySet Finetune = TrainerKeys.For("finetune");
 
-    /// <summary><c>data.dataset</c>.</summary>
-    public static readonly ConfigKey<string> Dataset = Key.Choice("data.dataset", "fashion-mnist",
-        "image dataset (its folder comes from --data NAME=DIR or the shipped default)", DatasetNames);
-    /// <summary><c>data.train_limit</c>.</summary>
-    public static readonly ConfigKey<long> TrainLimit = Key.Int("data.train_limit", 0,
-        "use only this many training images, evenly spaced over the split (0: all)", 0);
-    /// <summary><c>data.test_limit</c>.</summary>
-    public static readonly ConfigKey<long> TestLimit = Key.Int("data.test_limit", 0,
-        "use only this many test images, evenly spaced over the split (0: all)", 0);
-    /// <summary><c>data.random_resized_crop</c>.</summary>
-    public static readonly ConfigKey<bool> RandomResizedCrop = Key.Bool("data.random_resized_crop", true,
-        "training augmentation: RandomResizedCrop(image_size, scale=(crop_min_scale, 1)) as MAE pre-training; off: the test transform");
-    /// <summary><c>data.crop_min_scale</c>.</summary>
-    public static readonly ConfigKey<double> CropMinScale = Key.Float("data.crop_min_scale", 0.2,
-        "smallest area fraction of a random resized crop (MAE pre-training: 0.2)", 0.01, 1);
-    /// <summary><c>data.hflip</c>.</summary>
-    public static readonly ConfigKey<double> HorizontalFlip = Key.Float("data.hflip", 0.5,
-        "training augmentation: probability of a horizontal flip (0: off)", 0, 1);
-    /// <summary><c>data.workers</c>.</summary>
-    public static readonly ConfigKey<long> Workers = Key.Int("data.workers", 1, "loader threads", 1, 64);
-    /// <summary><c>data.prefetch</c>.</summary>
-    public static readonly ConfigKey<bool> Prefetch = Key.Bool("data.prefetch", true,
-        "prepare batches ahead on loader threads into reused buffers (off: on the training thread)");
+    /// <summary><c>data.crop_min_scale</c>: Core's key with MAE pre-training's 0.2.</summary>
+    public static readonly ConfigKey<double> CropMinScale = ImageKeys.CropMinScale.WithDefault(0.2,
+        "smallest area fraction of a random resized crop (MAE pre-training: 0.2)");
 
     /// <summary><c>model.size</c>.</summary>
     public static readonly ConfigKey<string> Size = Key.Choice("model.size", "custom",
         "a named size (CRATE-MAE-T/S/B/L, ViT-MAE-S/B): sets the encoder and decoder shape; custom: the shape keys give it",
         "custom", "T", "S", "B", "L");
-    /// <summary><c>model.image_size</c>.</summary>
-    public static readonly ConfigKey<long> ImageSize = Key.Int("model.image_size", 28, "input side in pixels (square images); the patch size must divide it", 1, 4096);
-    /// <summary><c>model.patch_size</c>.</summary>
-    public static readonly ConfigKey<long> PatchSize = Key.Int("model.patch_size", 7, "patch side P", 1, 4096);
-    /// <summary><c>model.channels</c>.</summary>
-    public static readonly ConfigKey<long> Channels = Key.Int("model.channels", 1, "input channels (1 grey, 3 RGB); images are converted", 1, 3);
-    /// <summary><c>model.num_classes</c>.</summary>
-    public static readonly ConfigKey<long> NumClasses = Key.Int("model.num_classes", 10, "classes of the fine-tuning head and the probes; must equal the dataset's", 1, 100000);
+    /// <summary><c>model.patch_size</c>: Core's key with mae's 7 (a 4x4 grid at 28 px).</summary>
+    public static readonly ConfigKey<long> PatchSize = ImageKeys.PatchSize.WithDefault(7);
     /// <summary><c>model.dim</c>.</summary>
     public static readonly ConfigKey<long> Dim = Key.Int("model.dim", 0, "encoder width (embed_dim; 0: from model.size)", 0, 65536);
     /// <summary><c>model.depth</c>.</summary>
@@ -107,13 +80,13 @@ public static class MaeKeys
 
     /// <summary>The keys that fix the model's shape.</summary>
     public static IReadOnlyList<ConfigKey> ShapeKeys { get; } =
-        [ImageSize, PatchSize, Channels, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio];
+        [ImageKeys.ImageSize, PatchSize, ImageKeys.Channels, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio];
 
     /// <summary>Every key of the task.</summary>
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
-        Dataset, TrainLimit, TestLimit, RandomResizedCrop, CropMinScale, HorizontalFlip, Workers, Prefetch,
-        Size, ImageSize, PatchSize, Channels, NumClasses, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio,
+        .. ImageKeys.Data, ImageKeys.RandomResizedCrop, CropMinScale, ImageKeys.HorizontalFlip,
+        Size, ImageKeys.ImageSize, PatchSize, ImageKeys.Channels, ImageKeys.NumClasses, Dim, Depth, Heads, DecoderDim, DecoderDepth, DecoderHeads, MlpRatio,
         Eta, Lambda, MaskRatio, NormPixLoss,
         EvalBatch, MaskSeed, ProbeTrainLimit, ProbeMaxIterations, KnnEveryEpoch, Probes, ProbeKeys.LowLabel, ProbeKeys.Controls, WhiteBoxSamples, ReconstructionImages,
         .. TrainerKeys.All, .. Finetune.All, Finetune.LayerDecay,

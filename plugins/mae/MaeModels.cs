@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -80,7 +81,7 @@ public static class MaeModels
             if (value <= 0) throw new ConfigException($"config key '{key.Name}' is 0: the MAE baseline needs its decoder shape, or a named model.size");
 
         var result = new MaeConfig(crate ? MaeKind.Crate : MaeKind.Vit, dim, depth, heads, decDim, decDepth, decHeads,
-            config.GetInt(MaeKeys.ImageSize), config.GetInt(MaeKeys.PatchSize), config.GetInt(MaeKeys.Channels),
+            config.GetInt(ImageKeys.ImageSize), config.GetInt(MaeKeys.PatchSize), config.GetInt(ImageKeys.Channels),
             config.Get(MaeKeys.MlpRatio), config.Get(MaeKeys.Eta), config.Get(MaeKeys.Lambda), config.Get(MaeKeys.NormPixLoss));
         try
         {
@@ -116,9 +117,9 @@ public static class MaeModels
         nameof(MaeConfig.DecoderDim) => MaeKeys.DecoderDim.Name,
         nameof(MaeConfig.DecoderDepth) => MaeKeys.DecoderDepth.Name,
         nameof(MaeConfig.DecoderHeads) => MaeKeys.DecoderHeads.Name,
-        nameof(MaeConfig.ImageSize) => MaeKeys.ImageSize.Name,
+        nameof(MaeConfig.ImageSize) => ImageKeys.ImageSize.Name,
         nameof(MaeConfig.PatchSize) => MaeKeys.PatchSize.Name,
-        nameof(MaeConfig.Channels) => MaeKeys.Channels.Name,
+        nameof(MaeConfig.Channels) => ImageKeys.Channels.Name,
         nameof(MaeConfig.MlpRatio) => MaeKeys.MlpRatio.Name,
         _ => "model",
     };

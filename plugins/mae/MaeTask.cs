@@ -19,7 +19,7 @@ namespace Crate.Plugins.Mae;
 /// encoder and decoder layers are measured (R^c, sparsity), reconstruction figures are saved; phase <c>finetune</c>
 /// trains encoder + linear head on whole images with layer-wise learning-rate decay (top-1).
 /// </summary>
-public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigChecker, IHeadlineMetric
+public sealed partial class MaeTask : IImageTask, ICheckpointEvaluator, IConfigChecker, IHeadlineMetric
 {
     /// <summary>
     /// Fine-tuned top-1: whether the pre-trained encoder plus head learned the classes at all; chance is a uniform
@@ -28,7 +28,7 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
     /// </summary>
     public HeadlineMetric Headline(ResolvedConfig config)
     {
-        long classes = config.Get(MaeKeys.NumClasses);
+        long classes = config.Get(ImageKeys.NumClasses);
         return new HeadlineMetric("finetune_top1", 100.0 / classes, $"100 / {classes} classes");
     }
 
@@ -50,25 +50,6 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
 
     /// <inheritdoc />
     public IReadOnlyList<Preset> Presets => MaePresets.All;
-
-    /// <inheritdoc />
-    public IReadOnlyList<DatasetNeed> Datasets { get; } =
-    [
-        new("fashion-mnist", "Fashion-MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", "fashion-mnist",
-            SystemPath: "/usr/share/datasets/fashion-mnist",
-            HowToGet: "The repository ships a 12,000/2,000 subset in data/fashion-mnist; the full set: apt-get install dataset-fashion-mnist (Debian)."),
-        new("mnist", "MNIST as gzipped or raw IDX files", null,
-            HowToGet: "The four IDX files of Yann LeCun's MNIST page (or a mirror) in one folder; use --set data.dataset=mnist --set data.hflip=0."),
-        new("cifar10", "CIFAR-10, binary version (cifar-10-batches-bin)", null,
-            HowToGet: "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; use --set data.dataset=cifar10 --set model.image_size=32 --set model.patch_size=4 --set model.channels=3."),
-        new("cifar100", "CIFAR-100, binary version (cifar-100-binary), fine labels", null,
-            HowToGet: "cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html; add --set model.num_classes=100 to the cifar10 settings."),
-        new("imagefolder", "ImageNet-1K or any set in the ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/*", null,
-            HowToGet: "ILSVRC2012 from image-net.org, training archive into train/<wnid>/, validation images sorted into val/<wnid>/; the paper preset reads it."),
-    ];
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) => [config.Get(MaeKeys.Dataset)];
 
     /// <inheritdoc />
     public IReadOnlyList<MetricInfo> Metrics { get; } =
@@ -123,12 +104,12 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         int keep = MaeModels.KeepCount(config, shape.NumPatches);
         var pretrainOptions = TrainerOptions.FromConfig(config);
         var finetuneOptions = TrainerOptions.FromConfig(config, MaeKeys.Finetune);
-        string dataDir = ctx.DataDirectory(config.Get(MaeKeys.Dataset));
-        var data = MaeData.Load(config, dataDir, shape);
+        string dataDir = ctx.DataDirectory(config.Get(ImageKeys.Dataset));
+        var data = ImageTaskData.Load(config, dataDir, shape.Channels, shape.ImageSize, config.GetInt(ImageKeys.NumClasses));
         var seeds = TrainingSeeds.From(ctx.Seed);
         var device = Devices.Resolve(ctx.Device);
-        int workers = config.GetInt(MaeKeys.Workers);
-        bool prefetch = config.Get(MaeKeys.Prefetch);
+        int workers = config.GetInt(ImageKeys.Workers);
+        bool prefetch = config.Get(ImageKeys.Prefetch);
         double ratio = config.Get(MaeKeys.MaskRatio);
         bool controls = config.Get(ProbeKeys.Controls);
 
@@ -248,7 +229,7 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
     /// One fine-tuning phase: encoder of <paramref name="model"/> + a linear head (seeded from the run's init seed, so the
     /// pre-trained and the from-scratch encoder get the same head), layer-wise decay, the run's data order.
     /// </summary>
-    public static TrainingResult Finetune(IMaskedAutoencoder model, MaeData data, MaeConfig shape, TrainingSeeds seeds, TrainerOptions options,
+    public static TrainingResult Finetune(IMaskedAutoencoder model, ImageTaskData data, MaeConfig shape, TrainingSeeds seeds, TrainerOptions options,
         ResolvedConfig config, MaeEvaluator evaluator, IRunContext phase, int workers, bool prefetch)
     {
         torch.manual_seed(SeedMath.Derive(seeds.Init, "finetune-head"));             // the head's init, independent of what ran before
@@ -301,7 +282,7 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
             evaluate: evaluate);
     }
 
-    private static ImageBatchSource TrainBatches(MaeData data, int microBatch, long seed, int workers, bool prefetch) =>
+    private static ImageBatchSource TrainBatches(ImageTaskData data, int microBatch, long seed, int workers, bool prefetch) =>
         new(new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions
         {
             BatchSize = microBatch, Shuffle = true, DropLast = true, Seed = (ulong)seed, Workers = workers,
@@ -316,9 +297,9 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         var checkpoint = MaeCheckpoint.Open(request.CheckpointPath, request.Model, config);
         var shape = checkpoint.Shape;
         int keep = MaeModels.KeepCount(config, shape.NumPatches);
-        string dataDir = request.DataDirectory(config.Get(MaeKeys.Dataset));
+        string dataDir = request.DataDirectory(config.Get(ImageKeys.Dataset));
         bool probes = config.Get(MaeKeys.Probes);
-        var data = MaeData.Load(config, dataDir, shape, loadTrain: probes);
+        var data = ImageTaskData.Load(config, dataDir, shape.Channels, shape.ImageSize, config.GetInt(ImageKeys.NumClasses), loadTrain: probes);
         var device = Devices.Resolve(request.Device);
 
         torch.manual_seed(0);
@@ -328,7 +309,7 @@ public sealed partial class MaeTask : ICrateTask, ICheckpointEvaluator, IConfigC
         module.eval();
         var model = (IMaskedAutoencoder)module;
         using var evaluator = new MaeEvaluator(data, shape, keep, config.GetInt(MaeKeys.MaskSeed), config.GetInt(MaeKeys.EvalBatch),
-            config.GetInt(MaeKeys.Workers), config.Get(MaeKeys.Prefetch));
+            config.GetInt(ImageKeys.Workers), config.Get(ImageKeys.Prefetch));
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
             ["recon_loss"] = evaluator.ReconstructionLoss(model, device, request.Cancellation),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Interop;
 using Crate.Core.Modules;
 
@@ -49,8 +50,8 @@ public static partial class CheckpointShapes
             explicitKeys.Contains(key.Name) || size == "custom" ? config.GetInt(key) : fromSize;
         var configuredValues = new Dictionary<string, double>
         {
-            [VitKeys.ImageSize.Name] = config.GetInt(VitKeys.ImageSize), [VitKeys.PatchSize.Name] = config.GetInt(VitKeys.PatchSize),
-            [VitKeys.Channels.Name] = config.GetInt(VitKeys.Channels), [VitKeys.NumClasses.Name] = config.GetInt(VitKeys.NumClasses),
+            [ImageKeys.ImageSize.Name] = config.GetInt(ImageKeys.ImageSize), [ImageKeys.PatchSize.Name] = config.GetInt(ImageKeys.PatchSize),
+            [ImageKeys.Channels.Name] = config.GetInt(ImageKeys.Channels), [ImageKeys.NumClasses.Name] = config.GetInt(ImageKeys.NumClasses),
             [VitKeys.Dim.Name] = Configured(VitKeys.Dim, named.Dim), [VitKeys.Depth.Name] = Configured(VitKeys.Depth, named.Depth),
             [VitKeys.MlpRatio.Name] = config.Get(VitKeys.MlpRatio),
         };
@@ -119,8 +120,8 @@ public static partial class CheckpointShapes
             notes.Add($"Not stored in a state_dict, taken from the config: model.pool={config.Get(VitKeys.Pool)}, " +
                       $"model.eta={Fmt(config.Get(VitKeys.Eta))}, model.lambda={Fmt(config.Get(VitKeys.Lambda))}.");
 
-        var shape = new VisionShape((int)values[VitKeys.ImageSize.Name], (int)values[VitKeys.PatchSize.Name],
-            (int)values[VitKeys.Channels.Name], (int)values[VitKeys.NumClasses.Name], dim, (int)values[VitKeys.Depth.Name],
+        var shape = new VisionShape((int)values[ImageKeys.ImageSize.Name], (int)values[ImageKeys.PatchSize.Name],
+            (int)values[ImageKeys.Channels.Name], (int)values[ImageKeys.NumClasses.Name], dim, (int)values[VitKeys.Depth.Name],
             heads, headDim, values[VitKeys.MlpRatio.Name]);
         return new CheckpointShape(shape, notes);
     }
@@ -141,10 +142,10 @@ public static partial class CheckpointShapes
         {
             [VitKeys.Dim.Name] = new(c.Dim, Describe(shapes, "cls_token")),
             [VitKeys.Depth.Name] = new(c.Depth, $"transformer.layers.0-{c.Depth - 1}"),
-            [VitKeys.NumClasses.Name] = new(c.NumClasses, Describe(shapes, "mlp_head.1.weight")),
-            [VitKeys.PatchSize.Name] = new(c.PatchSize, $"{Describe(shapes, patchKey)} = P*P*C"),
-            [VitKeys.Channels.Name] = new(c.Channels, $"{Describe(shapes, patchKey)} = P*P*C, C of 1 or 3"),
-            [VitKeys.ImageSize.Name] = new(c.ImageSize, $"{Describe(shapes, "pos_embedding")}: a {c.ImageSize / c.PatchSize}x{c.ImageSize / c.PatchSize} grid of patches"),
+            [ImageKeys.NumClasses.Name] = new(c.NumClasses, Describe(shapes, "mlp_head.1.weight")),
+            [ImageKeys.PatchSize.Name] = new(c.PatchSize, $"{Describe(shapes, patchKey)} = P*P*C"),
+            [ImageKeys.Channels.Name] = new(c.Channels, $"{Describe(shapes, patchKey)} = P*P*C, C of 1 or 3"),
+            [ImageKeys.ImageSize.Name] = new(c.ImageSize, $"{Describe(shapes, "pos_embedding")}: a {c.ImageSize / c.PatchSize}x{c.ImageSize / c.PatchSize} grid of patches"),
         };
         int inner = c.Heads * c.HeadDim;
         string why = inferred.Notes.FirstOrDefault(n => n.StartsWith("Heads", StringComparison.Ordinal)) ?? "";
@@ -175,10 +176,10 @@ public static partial class CheckpointShapes
         {
             [VitKeys.Dim.Name] = new(dim, Describe(shapes, "cls_token")),
             [VitKeys.Depth.Name] = new(depth, $"blocks.0-{depth - 1}"),
-            [VitKeys.NumClasses.Name] = new(classes, Describe(shapes, "head.weight")),
-            [VitKeys.PatchSize.Name] = new(patch, Describe(shapes, "patch_embed.proj.weight")),
-            [VitKeys.Channels.Name] = new(channels, Describe(shapes, "patch_embed.proj.weight")),
-            [VitKeys.ImageSize.Name] = new(side * patch, $"{Describe(shapes, "pos_embed")}: a {side}x{side} grid of patches"),
+            [ImageKeys.NumClasses.Name] = new(classes, Describe(shapes, "head.weight")),
+            [ImageKeys.PatchSize.Name] = new(patch, Describe(shapes, "patch_embed.proj.weight")),
+            [ImageKeys.Channels.Name] = new(channels, Describe(shapes, "patch_embed.proj.weight")),
+            [ImageKeys.ImageSize.Name] = new(side * patch, $"{Describe(shapes, "pos_embed")}: a {side}x{side} grid of patches"),
             [VitKeys.MlpRatio.Name] = new((double)hidden / dim, Describe(shapes, "blocks.0.mlp.fc1.weight")),
         };
         var named = ModelZoo.Vit.FirstOrDefault(kv => kv.Value.Dim == dim && kv.Value.Depth == depth);

@@ -16,7 +16,7 @@ public static class RepresentationMetrics
     private const int Batch = 256;
 
     /// <summary><c>knn20_top1</c>, <c>knn1_top1</c>, and <c>raw_knn20_top1</c>, <c>raw_knn1_top1</c> (all in %), with top-5 beside when there are more than 5 classes.</summary>
-    public static Dictionary<string, double> Knn(nn.Module<Tensor, Tensor> model, VitData data, Device device)
+    public static Dictionary<string, double> Knn(nn.Module<Tensor, Tensor> model, ImageTaskData data, Device device)
     {
         Func<Tensor, Tensor> features = model switch
         {

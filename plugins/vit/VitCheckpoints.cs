@@ -1,5 +1,6 @@
 using TorchSharp;
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Interop;
 using Crate.Core.Training;
 using static TorchSharp.torch;
@@ -73,17 +74,17 @@ public static class VitCheckpoints
         var file = CheckpointFile.Open(request.CheckpointPath);
         var resolved = CheckpointShapes.Resolve(request.Model, request.CheckpointPath, file.Shapes, config, request.ExplicitKeys);
         var shape = resolved.Shape;
-        string dataset = config.Get(VitKeys.Dataset);
+        string dataset = config.Get(ImageKeys.Dataset);
         string dataDir = request.DataDirectory(dataset);
-        var data = VitData.LoadTest(config, dataDir, shape);
+        var data = ImageTaskData.Load(config, dataDir, shape.Channels, shape.ImageSize, shape.NumClasses, loadTrain: false);
 
         torch.manual_seed(0);
         using var model = shape.Build(request.Model, config);
         file.LoadInto(model);
         var device = Devices.Resolve(request.Device);
         model.to(device);
-        var metrics = new VitEvaluation(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(VitKeys.Workers),
-                config.Get(VitKeys.Prefetch))
+        var metrics = new VitEvaluation(data.Test, data.TestPipeline, config.GetInt(VitKeys.EvalBatch), config.GetInt(ImageKeys.Workers),
+                config.Get(ImageKeys.Prefetch))
             .Evaluate(model, device, request.Cancellation);
         metrics["accuracy"] = metrics["top1"];
 

@@ -67,7 +67,7 @@ public sealed class VitEvaluation(IImageDataset data, ImagePipeline pipeline, in
     /// <paramref name="samples"/> test images (split <c>test</c>) and as many training images without
     /// augmentation (<c>train</c>), and of the same network at its initialisation on the test images (<c>test@init</c>).
     /// </summary>
-    public static List<WhiteBoxRow> MeasureWhiteBox(CrateClassifier trained, VitData data, int samples, Device device,
+    public static List<WhiteBoxRow> MeasureWhiteBox(CrateClassifier trained, ImageTaskData data, int samples, Device device,
         TrainingSeeds seeds, VisionShape shape, ResolvedConfig config)
     {
         var rows = new List<WhiteBoxRow>();

@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,7 +40,7 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
     /// </summary>
     public static VisionShape From(ResolvedConfig config, string model)
     {
-        int image = config.GetInt(VitKeys.ImageSize), patch = config.GetInt(VitKeys.PatchSize);
+        int image = config.GetInt(ImageKeys.ImageSize), patch = config.GetInt(ImageKeys.PatchSize);
         int dim = config.GetInt(VitKeys.Dim), depth = config.GetInt(VitKeys.Depth), heads = config.GetInt(VitKeys.Heads);
         int headDim = config.GetInt(VitKeys.HeadDim);
         string size = config.Get(VitKeys.Size);
@@ -64,7 +65,7 @@ public sealed record VisionShape(int ImageSize, int PatchSize, int Channels, int
                                       $"so dim_head must be {dim / Math.Max(1, heads)} (or 0), not {headDim}");
         if (image % patch != 0)
             throw new ConfigException($"config key 'model.patch_size': {patch} does not divide model.image_size = {image}");
-        return new VisionShape(image, patch, config.GetInt(VitKeys.Channels), config.GetInt(VitKeys.NumClasses),
+        return new VisionShape(image, patch, config.GetInt(ImageKeys.Channels), config.GetInt(ImageKeys.NumClasses),
             dim, depth, heads, headDim, config.Get(VitKeys.MlpRatio));
     }
 

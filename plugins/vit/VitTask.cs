@@ -16,7 +16,7 @@ namespace Crate.Plugins.Vit;
 /// measurements of the trained CRATE (§4) and its last-layer [CLS] attention maps (§3b). Both models
 /// train under one recipe with the shared trainer; presets differ only in architecture keys per model.
 /// </summary>
-public sealed partial class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder, IDataFittedConfig
+public sealed partial class VitTask : IImageTask, ICheckpointEvaluator, IHeadlineMetric, INamedConfigBuilder
 {
     /// <inheritdoc />
     public string Name => "vit";
@@ -36,30 +36,6 @@ public sealed partial class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlin
 
     /// <inheritdoc />
     public IReadOnlyList<Preset> Presets => VitPresets.All;
-
-    /// <inheritdoc />
-    public IReadOnlyList<DatasetNeed> Datasets { get; } =
-    [
-        new("fashion-mnist", "Fashion-MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", "fashion-mnist",
-            SystemPath: "/usr/share/datasets/fashion-mnist",
-            HowToGet: "The repository ships a 12,000/2,000 subset in data/fashion-mnist; the full set: apt-get install dataset-fashion-mnist (Debian), " +
-                      "or any folder holding the four IDX files."),
-        new("mnist", "MNIST as gzipped or raw IDX files (train-*/t10k-* images and labels)", null,
-            HowToGet: "Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz " +
-                      "(Yann LeCun's MNIST page or a mirror) into one folder; use --set data.dataset=mnist --set data.hflip=0."),
-        new("cifar10", "CIFAR-10, binary version: data_batch_1..5.bin, test_batch.bin (the cifar-10-batches-bin folder or its parent)", null,
-            HowToGet: "Download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it; " +
-                      "use --set data.dataset=cifar10 (channels, classes and the 32 px size follow the data)."),
-        new("cifar100", "CIFAR-100, binary version: train.bin, test.bin (the cifar-100-binary folder or its parent), fine labels", null,
-            HowToGet: "Download cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it; " +
-                      "use --set data.dataset=cifar100 (channels, 100 classes and the 32 px size follow the data)."),
-        new("imagefolder", "ImageNet-1K or any set in the torchvision ImageFolder layout: DIR/train/<class>/* and DIR/val/<class>/* (JPEG, PNG, BMP, GIF)", null,
-            HowToGet: "For ImageNet-1K download ILSVRC2012 from image-net.org (after registration), extract the training archive into train/<wnid>/ and " +
-                      "sort the 50,000 validation images into val/<wnid>/ folders; the paper preset reads it."),
-    ];
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config) => [config.Get(VitKeys.Dataset)];
 
     /// <inheritdoc />
     public IReadOnlyList<MetricInfo> Metrics { get; } =
@@ -85,29 +61,25 @@ public sealed partial class VitTask : ICrateTask, ICheckpointEvaluator, IHeadlin
     /// <summary>Top-1 accuracy; chance is a uniform guess over <c>model.num_classes</c>.</summary>
     public HeadlineMetric Headline(ResolvedConfig config)
     {
-        int classes = config.GetInt(VitKeys.NumClasses);
+        int classes = config.GetInt(ImageKeys.NumClasses);
         return new HeadlineMetric("top1", 100.0 / classes, $"100 % / {classes} classes");
     }
 
     /// <summary>The paper's sizes from <see cref="ModelZoo"/>, the presets' shapes from their configs.</summary>
     public nn.Module? BuildNamed(NamedModelConfig named) => VitModels.BuildNamed(named, Schema);
 
-    /// <summary>Channels, classes and a fixed image size follow the dataset unless set (<see cref="VitDataFit"/>).</summary>
-    public DataFit FitToData(ResolvedConfig config, IReadOnlySet<string> explicitKeys, Func<string, string> dataDirectory) =>
-        VitDataFit.Fit(config, explicitKeys, dataDirectory);
-
     /// <inheritdoc />
     public RunResult Run(IRunContext ctx)
     {
         var config = ctx.Config;
         var shape = VisionShape.From(config, ctx.Model);
-        string dataDir = ctx.DataDirectory(config.Get(VitKeys.Dataset));
-        var data = VitData.Load(config, dataDir, shape);
+        string dataDir = ctx.DataDirectory(config.Get(ImageKeys.Dataset));
+        var data = ImageTaskData.Load(config, dataDir, shape.Channels, shape.ImageSize, shape.NumClasses);
         var seeds = TrainingSeeds.From(ctx.Seed);
         var options = TrainerOptions.FromConfig(config);
         var device = Devices.Resolve(ctx.Device);
-        int workers = config.GetInt(VitKeys.Workers);
-        bool prefetch = config.Get(VitKeys.Prefetch);
+        int workers = config.GetInt(ImageKeys.Workers);
+        bool prefetch = config.Get(ImageKeys.Prefetch);
 
         torch.manual_seed(seeds.Init);
         using var model = shape.Build(ctx.Model, config);

@@ -55,7 +55,11 @@ public class CrashAndConcurrencyTests
             Assert.Equal(Enumerable.Range(0, 30), reader.Epochs(key).Select(e => e.Epoch));
     }
 
-    private static Process StartWriter(string outDirectory, string runKey, int first, int count)
+    private static Process StartWriter(string outDirectory, string runKey, int first, int count) =>
+        StartChild("write-epochs", outDirectory, runKey, first.ToString(), count.ToString());
+
+    /// <summary>This test assembly as a child process (<see cref="Program.Main"/>) with <paramref name="args"/>.</summary>
+    internal static Process StartChild(params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (string.IsNullOrEmpty(host) || !File.Exists(host))
@@ -66,7 +70,7 @@ public class CrashAndConcurrencyTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { typeof(Program).Assembly.Location, "write-epochs", outDirectory, runKey, first.ToString(), count.ToString() })
+        foreach (var arg in new[] { typeof(Program).Assembly.Location }.Concat(args))
             start.ArgumentList.Add(arg);
         return Process.Start(start) ?? throw new InvalidOperationException("could not start the writer process");
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Crate.Core.Runtime;
 using Crate.Host.Plugins;
 using Crate.Host.Planning;
 using Crate.Host.Running;
@@ -68,7 +69,11 @@ public sealed partial class CliApp
         var cts = new CancellationTokenSource();
         bool Stop()
         {
-            if (cts.IsCancellationRequested) return false;
+            if (cts.IsCancellationRequested)
+            {
+                FileLease.ReleaseAll();   // a second signal ends this process now: free its run lease first
+                return false;
+            }
             cts.Cancel();
             return true;
         }
@@ -88,7 +93,9 @@ public sealed partial class CliApp
             channel.Outcome(outcome);
             return outcome.Kind switch
             {
+                RunOutcomeKind.Failed when outcome.BadInput is not null => ExitCodes.BadInput,
                 RunOutcomeKind.Failed => ExitCodes.RunsFailed,
+                RunOutcomeKind.Busy => ExitCodes.Busy,
                 RunOutcomeKind.Interrupted or RunOutcomeKind.NotStarted => ExitCodes.Interrupted,
                 _ => ExitCodes.Ok,
             };

@@ -145,6 +145,14 @@ public sealed class ConfigKey<T> : ConfigKey where T : notnull
     internal ConfigKey(string name, ConfigType type, object @default, string description,
         double? min = null, double? max = null, IReadOnlyList<string>? choices = null)
         : base(name, type, @default, description, min, max, choices) { }
+
+    /// <summary>
+    /// The same key (name, type, bounds, choices, <see cref="ConfigKey.OmitAtDefault"/>) with another default, and
+    /// optionally another description: for a key that several tasks share (<c>model.patch_size</c>) where one task
+    /// starts from another value. Values are read by name, so code may read it through either instance.
+    /// </summary>
+    public ConfigKey<T> WithDefault(T value, string? description = null) =>
+        new(Name, Type, value, description ?? Description, Min, Max, Choices) { OmitAtDefault = OmitAtDefault };
 }
 
 /// <summary>Factories for typed config keys.</summary>

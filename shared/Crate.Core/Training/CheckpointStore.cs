@@ -1,4 +1,5 @@
 using System.Globalization;
+using Crate.Core.Runtime;
 
 namespace Crate.Core.Training;
 
@@ -14,7 +15,9 @@ namespace Crate.Core.Training;
 /// </code>
 /// A checkpoint is written into a hidden <c>.tmp-…</c> folder, flushed to disk and renamed into place, and
 /// only then does <c>latest</c> move (itself replaced by rename). A crash at any point leaves the previous
-/// checkpoint intact. The <see cref="Keep"/> newest checkpoints are kept.
+/// checkpoint intact. The <see cref="Keep"/> newest checkpoints are kept; an older one is first renamed aside
+/// (<c>.old-…</c>) and then deleted, so a <c>step-*</c> folder is always whole. One attempt writes a run's checkpoint
+/// folder (the host's run lease); <see cref="CheckpointFence"/> stops an attempt that lost its lease from writing.
 /// </summary>
 public sealed class CheckpointStore
 {
@@ -25,8 +28,8 @@ public sealed class CheckpointStore
 
     /// <summary>
     /// A store in <paramref name="directory"/> (created if missing) keeping <paramref name="keep"/> checkpoints.
-    /// Half-written folders left by a killed process (<c>.tmp-*</c>, <c>.old-*</c>) are removed: one run writes
-    /// its checkpoint folder.
+    /// Folders left by a killed process (<c>.tmp-*</c> half written, <c>.old-*</c> moved aside to be deleted) are
+    /// removed: one attempt writes a run's checkpoint folder (the host holds its run lease).
     /// </summary>
     public CheckpointStore(string directory, int keep)
     {
@@ -35,7 +38,7 @@ public sealed class CheckpointStore
         System.IO.Directory.CreateDirectory(directory);
         foreach (var stale in System.IO.Directory.EnumerateDirectories(directory, ".tmp-*")
                      .Concat(System.IO.Directory.EnumerateDirectories(directory, ".old-*")).ToList())
-            System.IO.Directory.Delete(stale, recursive: true);
+            DeleteFolder(stale);
     }
 
     /// <summary>The checkpoint folder.</summary>
@@ -58,12 +61,14 @@ public sealed class CheckpointStore
     {
         if (!System.IO.Directory.Exists(directory)) return null;
         var pointer = Path.Combine(directory, LatestFile);
-        if (File.Exists(pointer))
+        try
         {
             var named = Path.Combine(directory, File.ReadAllText(pointer).Trim());
             if (IsComplete(named)) return named;
         }
-        return Complete(directory).Select(c => c.Path).LastOrDefault();
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { }
+        try { return Complete(directory).Select(c => c.Path).LastOrDefault(); }
+        catch (DirectoryNotFoundException) { return null; }   // the folder itself was removed meanwhile
     }
 
     /// <summary>
@@ -88,6 +93,10 @@ public sealed class CheckpointStore
     public static string Resolve(string path)
     {
         if (IsComplete(path)) return path;
+        // A step-* folder that is gone (rotated away after it was chosen): the newest complete checkpoint beside it.
+        if (!System.IO.Directory.Exists(path) && Path.GetFileName(Path.TrimEndingDirectorySeparator(path)).StartsWith(Prefix, StringComparison.Ordinal)
+            && Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(path)) is { } parent && FindLatest(parent) is { } newest)
+            return newest;
         return FindLatest(path) ?? throw new TrainerConfigException(
             $"resume checkpoint '{path}' is neither a checkpoint folder (with {StateFile}) nor a folder holding one");
     }
@@ -101,6 +110,8 @@ public sealed class CheckpointStore
         string name = Prefix + step.ToString("D10", CultureInfo.InvariantCulture);
         string final = Path.Combine(Directory, name);
         string temp = WriteTemp(writeFiles);
+        FaultPoints.Reach("checkpoint");
+        Fenced(temp);
         if (System.IO.Directory.Exists(final))
         {
             string old = Path.Combine(Directory, $".old-{name}-{Guid.NewGuid():N}");
@@ -118,11 +129,23 @@ public sealed class CheckpointStore
     internal string WriteBest(Action<string> writeFiles)
     {
         string temp = WriteTemp(writeFiles);
+        Fenced(temp);
         string old = Path.Combine(Directory, $".old-best-{Guid.NewGuid():N}");
         if (System.IO.Directory.Exists(BestPath)) System.IO.Directory.Move(BestPath, old);
         System.IO.Directory.Move(temp, BestPath);
         if (System.IO.Directory.Exists(old)) System.IO.Directory.Delete(old, recursive: true);
         return BestPath;
+    }
+
+    /// <summary>Asks <see cref="CheckpointFence"/> whether this attempt may still write here; if not, removes <paramref name="temp"/> and throws.</summary>
+    private void Fenced(string temp)
+    {
+        try { CheckpointFence.Check(Directory); }
+        catch (CheckpointFenceException)
+        {
+            DeleteFolder(temp);
+            throw;
+        }
     }
 
     private string WriteTemp(Action<string> writeFiles)
@@ -156,10 +179,22 @@ public sealed class CheckpointStore
         var complete = Complete(Directory).ToList();
         foreach (var (path, _) in complete.Take(Math.Max(0, complete.Count - Keep)))
             if (!string.Equals(path, justWritten, StringComparison.Ordinal))
-                System.IO.Directory.Delete(path, recursive: true);
+            {
+                // Aside first, then delete: a process killed while deleting leaves an .old-* folder, never a partial step-*.
+                string old = Path.Combine(Directory, $".old-{Path.GetFileName(path)}-{Guid.NewGuid():N}");
+                System.IO.Directory.Move(path, old);
+                FaultPoints.Reach("checkpoint-rotate");
+                DeleteFolder(old);
+            }
         foreach (var stale in System.IO.Directory.EnumerateDirectories(Directory, ".tmp-*")
-                     .Concat(System.IO.Directory.EnumerateDirectories(Directory, ".old-*")))
-            System.IO.Directory.Delete(stale, recursive: true);
+                     .Concat(System.IO.Directory.EnumerateDirectories(Directory, ".old-*")).ToList())
+            DeleteFolder(stale);
+    }
+
+    private static void DeleteFolder(string path)
+    {
+        try { System.IO.Directory.Delete(path, recursive: true); }
+        catch (DirectoryNotFoundException) { }
     }
 
     private static bool IsComplete(string folder) => File.Exists(Path.Combine(folder, StateFile));

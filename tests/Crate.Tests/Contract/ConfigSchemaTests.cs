@@ -68,4 +68,19 @@ public class ConfigSchemaTests
     [Fact]
     public void DuplicateKeysAreRejected() =>
         Assert.Throws<ArgumentException>(() => new ConfigSchema([Depth, Key.Int("model.depth", 1, "again")]));
+
+    [Fact]
+    public void WithDefaultIsTheSameKeyStartingElsewhere()
+    {
+        var shared = Key.Int("model.patch_size", 4, "patch side", 1, 4096).OmittedAtDefault();
+        var own = shared.WithDefault(7);
+        Assert.Equal((shared.Name, shared.Type, shared.Min, shared.Max, shared.Description, true), (own.Name, own.Type, own.Min, own.Max, own.Description, own.OmitAtDefault));
+        Assert.Equal((4L, 7L), ((long)shared.Default, (long)own.Default));
+        Assert.Equal("patch side P", shared.WithDefault(16, "patch side P").Description);
+        Assert.Throws<ConfigException>(() => shared.WithDefault(0));            // the bounds still hold
+
+        var config = new ConfigSchema([own]).Resolve();
+        Assert.Equal(7L, config.Get(shared));                                   // read by name through either instance
+        Assert.Equal("{}", config.ToJson());                                    // at its own default: left out
+    }
 }

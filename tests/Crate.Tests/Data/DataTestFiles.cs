@@ -78,6 +78,27 @@ public static class DataTestFiles
 
     public static byte CifarPixel(int i, int c, int p) => (byte)((c switch { 0 => i, 1 => 100 + i, _ => 200 - i }) + p % 7);
 
+    /// <summary>A CIFAR-10 binary folder under <paramref name="root"/>: five training batches of 8 records and a test batch of 10, labels cycling over 0..9.</summary>
+    public static string TinyCifar10(string root)
+    {
+        string dir = Path.Combine(root, "cifar-10-batches-bin");
+        Directory.CreateDirectory(dir);
+        for (int b = 1; b <= 5; b++)
+            System.IO.File.WriteAllBytes(Path.Combine(dir, $"data_batch_{b}.bin"), CifarRecords(8, i => [(byte)((b * 8 + i) % 10)]));
+        System.IO.File.WriteAllBytes(Path.Combine(dir, "test_batch.bin"), CifarRecords(10, i => [(byte)i]));
+        return dir;
+    }
+
+    /// <summary>A CIFAR-100 binary folder under <paramref name="root"/>: 20 training and 10 test records (coarse label, fine label), fine labels 0..19.</summary>
+    public static string TinyCifar100(string root)
+    {
+        string dir = Path.Combine(root, "cifar-100-binary");
+        Directory.CreateDirectory(dir);
+        System.IO.File.WriteAllBytes(Path.Combine(dir, "train.bin"), CifarRecords(20, i => [(byte)(i % 20), (byte)i]));
+        System.IO.File.WriteAllBytes(Path.Combine(dir, "test.bin"), CifarRecords(10, i => [(byte)(i % 20), (byte)(2 * i)]));
+        return dir;
+    }
+
     // ---- PNG, written by hand: signature, IHDR, optional PLTE/tRNS, one IDAT (zlib, filter 0 per row), IEND.
 
     /// <summary>A PNG of colour type 0 (grey), 2 (RGB), 3 (palette) or 6 (RGBA); rows are interleaved samples (or palette indices).</summary>

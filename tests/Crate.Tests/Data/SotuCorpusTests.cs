@@ -1,5 +1,6 @@
 using Crate.Core.Data;
 using Crate.Core.Data.Text;
+using Crate.Plugins.Bert;
 
 namespace Crate.Tests.Data;
 

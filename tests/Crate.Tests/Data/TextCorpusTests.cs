@@ -204,7 +204,7 @@ public class TextCorpusTests
     }
 }
 
-/// <summary>The split of the shipped Moby-Dick documented in data/moby-dick/README.md (GPT-2 tokens).</summary>
+/// <summary>The split of the shipped Moby-Dick documented in data/README.md (GPT-2 tokens).</summary>
 internal static class MobyDick
 {
     public const long TrainTokens = 285_991;

@@ -100,13 +100,15 @@ public class ClusterFlowTests
     public async Task TheSlurmScriptsRunAsAnArrayOnThisMachineAndMerge()
     {
         // deploy/slurm/*.sbatch run by bash with the variables Slurm sets for array tasks 1 and 2 of --array=1-2
-        // (so the shard index must be taken relative to SLURM_ARRAY_TASK_MIN), both at once, then the merge script.
+        // (so the host's --shard auto must take the index relative to SLURM_ARRAY_TASK_MIN), both at once, then the
+        // merge script. deploy/slurm/test-cluster runs them under real Slurm daemons.
         var results = HostProcess.TempDir("slurm");
         var env = new Dictionary<string, string>
         {
             ["CRATE_RESULTS"] = results, ["CRATE"] = $"dotnet {Path.Combine(HostProcess.HostDir, "crate.dll")}", ["CRATE_DEVICE"] = "cpu",
             ["CRATE_TASKS"] = "sample", ["CRATE_ARGS"] = $"--preset smoke --seeds 0 --plugins {HostProcess.SampleDir}",
-            ["SLURM_ARRAY_JOB_ID"] = "4242", ["SLURM_ARRAY_TASK_MIN"] = "1", ["SLURM_ARRAY_TASK_COUNT"] = "2", ["SLURM_CPUS_PER_TASK"] = "1",
+            ["SLURM_ARRAY_JOB_ID"] = "4242", ["SLURM_ARRAY_TASK_MIN"] = "1", ["SLURM_ARRAY_TASK_MAX"] = "2", ["SLURM_ARRAY_TASK_STEP"] = "1",
+            ["SLURM_ARRAY_TASK_COUNT"] = "2", ["SLURM_CPUS_PER_TASK"] = "1",
         };
         Process StartArrayTask(int id)
         {
@@ -121,13 +123,15 @@ public class ClusterFlowTests
         }
         using var first = StartArrayTask(1);
         using var second = StartArrayTask(2);
-        foreach (var p in new[] { first, second })
+        foreach (var (p, shard) in new[] { (first, 0), (second, 1) })
         {
             var text = p.StandardOutput.ReadToEndAsync();
             var err = p.StandardError.ReadToEnd();
             Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), "an array task did not finish");
             var stdout = await text;
             Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}\n{stdout}\n{err}");
+            Assert.Contains($"Shard {shard}/2 (Slurm array job 4242 task {shard + 1} of 1-2)", stdout);
+            Assert.Contains($"results in {Path.Combine(results, "shards", shard.ToString())}", stdout);
         }
         foreach (var shard in new[] { "0", "1" })
             using (var store = ResultsStore.Open(Path.Combine(results, "shards", shard)))

@@ -331,13 +331,16 @@ public class HostEndToEndTests
     {
         var outDir = HostProcess.TempDir("failing");
         // 3 heads do not divide width 16: the crate and transformer runs both fail at build time,
-        // while an earlier good run stays in the database.
+        // while an earlier good run stays in the database. The task finds it only inside Run, a ConfigException: bad
+        // input, so the invocation ends as every bad input does, exit 2 with one error line; the runs are named on stdout.
         var good = HostProcess.Run(Smoke(outDir, "--seeds", "0", "--models", "crate"));
         Assert.True(good.ExitCode == 0, good.ToString());
         var r = HostProcess.Run(Smoke(outDir, "--seeds", "0", "--set", "model.heads=3"));
-        Assert.Equal(1, r.ExitCode);
-        Assert.Contains("FAILED sample/crate seed 0", r.Stderr);
-        Assert.Contains("does not divide model.dim", r.Stderr);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("[failed] sample/crate seed 0: config key 'model.heads': 3 does not divide model.dim", r.Stdout);
+        Assert.Contains("[failed] sample/transformer seed 0", r.Stdout);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("error: config key 'model.heads': 3 does not divide model.dim = 16", line.TrimEnd('\r'));
         using var store = ResultsStore.Open(outDir);
         Assert.Contains(store.Runs(), x => x.Status == RunStatus.Finished);
         Assert.Equal(2, store.Runs().Count(x => x.Status == RunStatus.Failed));

@@ -113,6 +113,9 @@ public class JobsTests
         {
             Assert.Single(store.Runs(), x => x.Status == RunStatus.Finished);
             Assert.Single(store.Runs(), x => x.Status == RunStatus.Failed && x.Error!.Contains("exited with code 137"));
+            // The killed job could not release its run lease; its parent did.
+            Assert.All(store.Runs(), x => Assert.Equal(Crate.Core.Runtime.LeaseStatus.Free,
+                Crate.Core.Runtime.FileLease.Peek(RunLeases.Folder(outDir, x.Id), RunLeases.DefaultStaleAfter)!.Status));
         }
         var r = HostProcess.Run(args, TimeSpan.FromMinutes(5));
         Assert.True(r.ExitCode == 0, r.ToString());

@@ -53,8 +53,10 @@ public class WhiteBoxTests
         {
             var layer = model.Encoder.Layers[l - 1];
             var w = layer.Project(z).detach().to_type(ScalarType.Float64);   // [B, n, K·p]
+            var after = layer.ProjectAfterStep(z).detach().to_type(ScalarType.Float64);   // U·LN(Z^{l+1/2}) [B, n, K·p]
             var next = layer.forward(z).detach();
             var rc = new List<double>();
+            var rcAfter = new List<double>();
             var r = new List<double>();
             var zeros = new List<double>();
             for (int b = 0; b < 4; b++)
@@ -63,16 +65,21 @@ public class WhiteBoxTests
                 for (int k = 0; k < Tiny.Heads; k++)
                     sum += DirectHalfLogDet(UnitRows(w[b].narrow(1, k * p, p)), p / (n * eps2));
                 rc.Add(sum);
+                double sumAfter = 0;
+                for (int k = 0; k < Tiny.Heads; k++)
+                    sumAfter += DirectHalfLogDet(UnitRows(after[b].narrow(1, k * p, p)), p / (n * eps2));
+                rcAfter.Add(sumAfter);
                 r.Add(DirectHalfLogDet(UnitRows(next[b].to_type(ScalarType.Float64)), Tiny.Dim / (n * eps2)));
                 zeros.Add(next[b].eq(0).sum().item<long>() / (double)(n * Tiny.Dim));
             }
             AssertRow(rows, l, WhiteBoxMeasures.Rc, rc);
+            AssertRow(rows, l, WhiteBoxMeasures.RcAfterStep, rcAfter);
             AssertRow(rows, l, WhiteBoxMeasures.R, r);
             AssertRow(rows, l, WhiteBoxMeasures.ZeroFraction, zeros);
             AssertRow(rows, l, WhiteBoxMeasures.Nonzero, zeros.Select(f => 1 - f).ToList());
             z = next;
         }
-        Assert.Equal(Tiny.Depth * 4, rows.Count);
+        Assert.Equal(Tiny.Depth * 5, rows.Count);
         Assert.All(rows, row => Assert.Equal("val", row.Split));
     }
 

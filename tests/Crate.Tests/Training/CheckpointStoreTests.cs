@@ -43,4 +43,50 @@ public class CheckpointStoreTests
         Assert.Contains(ctx.RunDirectory, e.Message);
         Assert.Null(CheckpointStore.FindLatest(Path.Combine(ctx.RunDirectory, "missing")));
     }
+
+    [Fact]
+    public void AVanishedCheckpointResolvesToTheNewestCompleteOneBesideIt()
+    {
+        using var ctx = new LocalRunContext();
+        var store = new CheckpointStore(ctx.CheckpointDirectory, keep: 3);
+        foreach (long step in new long[] { 10, 20 })
+            store.Write(step, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
+        var chosen = Path.Combine(ctx.CheckpointDirectory, "step-0000000010");
+        Directory.Delete(chosen, recursive: true);      // rotated away after it was chosen
+        Assert.EndsWith("step-0000000020", CheckpointStore.Resolve(chosen));
+    }
+
+    [Fact]
+    public void RotationAndAKilledWriteLeaveOnlyWholeCheckpointsAndTheStoreSweepsTheRest()
+    {
+        using var ctx = new LocalRunContext();
+        var store = new CheckpointStore(ctx.CheckpointDirectory, keep: 1);
+        foreach (long step in new long[] { 1, 2, 3 })
+            store.Write(step, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
+        Assert.Equal(["latest", "step-0000000003"], Directory.GetFileSystemEntries(ctx.CheckpointDirectory).Select(Path.GetFileName).Order());
+        // What a process killed while writing (.tmp-) or while deleting a rotated checkpoint (.old-) leaves behind.
+        Directory.CreateDirectory(Path.Combine(ctx.CheckpointDirectory, $".tmp-{Guid.NewGuid():N}"));
+        var old = Directory.CreateDirectory(Path.Combine(ctx.CheckpointDirectory, $".old-step-0000000002-{Guid.NewGuid():N}"));
+        File.WriteAllText(Path.Combine(old.FullName, "module-0.bin"), "half deleted");
+        _ = new CheckpointStore(ctx.CheckpointDirectory, keep: 1);
+        Assert.Equal(["latest", "step-0000000003"], Directory.GetFileSystemEntries(ctx.CheckpointDirectory).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void AFenceThatRefusesStopsTheWriteAndKeepsThePreviousCheckpoint()
+    {
+        using var ctx = new LocalRunContext();
+        var store = new CheckpointStore(Path.Combine(ctx.CheckpointDirectory, "pretrain"), keep: 1);
+        store.Write(1, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));
+        using (CheckpointFence.Guard(ctx.CheckpointDirectory, () => "another attempt took the run over"))
+        {
+            var e = Assert.Throws<CheckpointFenceException>(() =>
+                store.Write(2, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}")));
+            Assert.Contains("another attempt took the run over", e.Message);
+        }
+        Assert.EndsWith("step-0000000001", CheckpointStore.FindLatest(store.Directory));
+        Assert.Empty(Directory.GetDirectories(store.Directory, ".tmp-*"));
+        store.Write(2, dir => File.WriteAllText(Path.Combine(dir, CheckpointStore.StateFile), "{}"));   // the guard is gone
+        Assert.EndsWith("step-0000000002", CheckpointStore.FindLatest(store.Directory));
+    }
 }

@@ -3,7 +3,7 @@ namespace Crate.Core.Data.Images;
 /// <summary>
 /// An image and maps over it (attention per head, their mean) side by side as one RGB strip: the input scaled to
 /// the panel by nearest neighbour, then each map min–max scaled on its own, coloured with viridis and upscaled by
-/// pixel repetition, 4-pixel white gaps. The layout of the vit task's attention PNGs (crate-paper.md §3b), in
+/// pixel repetition, 4-pixel white gaps. The layout of the vit task's attention PNGs (docs/paper.md §3b), in
 /// Core so that every vision task writes the same strips.
 /// </summary>
 public static class AttentionStrip

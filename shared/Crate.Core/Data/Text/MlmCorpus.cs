@@ -7,7 +7,7 @@ public sealed record PackedSequence(int Document, int[] Ids);
 /// Masked-language-model pre-training sequences: every document is packed on its own by
 /// <see cref="SequencePacker"/> (<c>[CLS] ... [SEP]</c>, at most <c>maxLength</c> ids, consecutive sentences of
 /// one document), and the documents are split into train and validation <b>by document</b>:
-/// the excluded documents (e.g. <see cref="SotuPartySplit.ReservedDocumentIds"/>) are dropped first; the
+/// the excluded documents (e.g. the test addresses of the bert plugin's State of the Union party task, <c>SotuPartySplit.ReservedDocumentIds</c>) are dropped first; the
 /// rest are shuffled by <see cref="DataRng"/>(<c>seed</c>) (Fisher-Yates) and the first
 /// <c>round(validationFraction * n)</c> of them (at least one when <c>validationFraction</c> &gt; 0, at most n - 1) are
 /// validation. Sequences keep document order inside each split.

@@ -58,7 +58,7 @@ public sealed class CrateClassifier : nn.Module<Tensor, Tensor>
     /// <summary>
     /// f^pre: images [B, C, H, W] → Z^1 [B, N+1, d] ([CLS] first, positions added). Images of another size than
     /// <see cref="CrateConfig.ImageSize"/> get the position table resized bicubically to their patch grid
-    /// (<see cref="PositionInterpolation"/>, as DINO and the segmentation notebooks of crate-paper.md §3b).
+    /// (<see cref="PositionInterpolation"/>, as DINO and the segmentation notebooks of docs/paper.md §3b).
     /// </summary>
     public Tensor Embed(Tensor images)
     {

@@ -53,9 +53,9 @@ public class DinoRunTests
         var result = TheTask.Run(context);
         AssertEveryMetricAndAFallingLoss(result, ctx);
 
-        // White-box rows of the teacher: 2 layers x {Rc, R, zero_fraction, nonzero} x {test, test@init}.
+        // White-box rows of the teacher: 2 layers x {Rc, Rc_after_mssa, R, zero_fraction, nonzero} x {test, test@init}.
         Assert.Equal(result.WhiteBox, ctx.WhiteBox);
-        Assert.Equal(2 * 4 * 2, result.WhiteBox.Count);
+        Assert.Equal(2 * 5 * 2, result.WhiteBox.Count);
         Assert.All(result.WhiteBox.Where(r => r.Measure == WhiteBoxMeasures.Rc), r => Assert.True(r.Mean > 0 && r.Samples == 32));
 
         // Attention strips: input, 2 heads, mean.

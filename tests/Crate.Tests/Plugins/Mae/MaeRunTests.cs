@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Evaluation;
 using Crate.Core.Modules;
 using Crate.Core.Interop;
@@ -96,7 +97,7 @@ public class MaeRunTests
         var config = Config("smoke", model);
         var shape = MaeModels.From(config, model);
         var seeds = TrainingSeeds.From(ctx.Seed);
-        var data = MaeData.Load(config, VitTestSupport.FashionMnist, shape);
+        var data = ImageTaskData.Load(config, VitTestSupport.FashionMnist, shape.Channels, shape.ImageSize, config.GetInt(ImageKeys.NumClasses));
         using var evaluator = new MaeEvaluator(data, shape, MaeModels.KeepCount(config, shape.NumPatches), config.GetInt(MaeKeys.MaskSeed),
             config.GetInt(MaeKeys.EvalBatch), 1, false);
         var suite = evaluator.Suite(config.GetInt(MaeKeys.ProbeTrainLimit), ProbeKeys.LowLabelCounts(config), SeedMath.Derive(ctx.Seed, "low-label"),

@@ -47,7 +47,7 @@ public class MaeTaskTests
             options.BatchSize, options.Epochs, options.WarmupEpochs!.Value, options.EffectiveBeta2));
         Assert.Equal(32, options.Accumulation);
         Assert.Equal(0.75, config.Get(MaeKeys.MaskRatio));
-        Assert.Equal(["imagefolder"], TheTask.RequiredDatasets(config));
+        Assert.Equal(["imagefolder"], ((ICrateTask)TheTask).RequiredDatasets(config));
         Assert.Equal(0.65, config.Get(MaeKeys.Finetune.LayerDecay));
     }
 

@@ -34,7 +34,7 @@ public class VitBatchPinTests
         foreach (var (name, sets) in Configs)
         {
             var config = Config("smoke", "crate", sets);
-            var data = VitData.Load(config, FashionMnist, VisionShape.From(config, "crate"));
+            var data = LoadData(config);
             var loader = new ImageBatchLoader(data.Train, data.TrainPipeline,
                 new ImageLoaderOptions { BatchSize = 64, Shuffle = true, DropLast = true, Seed = 1234 });
             using var source = new ImageBatchSource(loader, prefetch);
@@ -65,7 +65,7 @@ public class VitBatchPinTests
     public void The_vit_training_source_allocates_nothing_per_batch_on_its_loader_thread()
     {
         var config = Config("smoke", "crate");
-        var data = VitData.Load(config, FashionMnist, VisionShape.From(config, "crate"));   // a 512-image subset, crop, flip
+        var data = LoadData(config);   // a 512-image subset, crop, flip
         var loader = new ImageBatchLoader(data.Train, data.TrainPipeline, new ImageLoaderOptions { BatchSize = 64, DropLast = true, Seed = 5 });
         var bytes = new long[64];
         int calls = 0;

@@ -33,7 +33,7 @@ public class VitPartsTests
     [Fact]
     public void BatchSourceIsAPureFunctionOfThePositionWhetherPrefetchedOrNot()
     {
-        var data = VitData.Load(Config("smoke", "crate"), FashionMnist, VisionShape.From(Config("smoke", "crate"), "crate"));
+        var data = LoadData(Config("smoke", "crate"));
         ImageBatchLoader Loader() => new(data.Train, data.TrainPipeline,
             new ImageLoaderOptions { BatchSize = 64, Shuffle = true, DropLast = true, Seed = 99 });
         using var sequential = new ImageBatchSource(Loader(), prefetch: true);
@@ -65,7 +65,7 @@ public class VitPartsTests
     public void DataLimitsSpreadOverTheSplitAndTheTestPipelineNormalises()
     {
         var config = Config("smoke", "crate");
-        var data = VitData.Load(config, FashionMnist, VisionShape.From(config, "crate"));
+        var data = LoadData(config);
         Assert.Equal((512, 256), (data.Train.Count, data.Test.Count));
         Assert.Equal(10, Enumerable.Range(0, data.Test.Count).Select(data.Test.GetLabel).Distinct().Count());
 
@@ -74,7 +74,7 @@ public class VitPartsTests
         Assert.Equal((full.ImageSpan(7)[100] / 255f - 0.2860f) / 0.3530f, x[100], 5);
 
         var e = Assert.Throws<Crate.Core.Contract.ConfigException>(() =>
-            VitData.Load(Config("smoke", "crate", ("model.num_classes", "7")), FashionMnist, VisionShape.From(Config("smoke", "crate", ("model.num_classes", "7")), "crate")));
+            LoadData(Config("smoke", "crate", ("model.num_classes", "7"))));
         Assert.Contains("model.num_classes", e.Message);
         Assert.Contains("10", e.Message);
     }

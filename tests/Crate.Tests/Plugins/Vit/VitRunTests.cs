@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Interop;
 using Crate.Core.Modules;
 using Crate.Core.WhiteBox;
@@ -33,9 +34,9 @@ public class VitRunTests
         Assert.Equal(2, ctx.Epochs.Count);
         Assert.All(ctx.Epochs, e => Assert.Contains("top1", e.Metrics.Keys));
 
-        // White-box rows: 2 layers x {Rc, R, zero_fraction, nonzero} x {test, train, test@init}, reported and returned.
+        // White-box rows: 2 layers x {Rc, Rc_after_mssa, R, zero_fraction, nonzero} x {test, train, test@init}, reported and returned.
         Assert.Equal(result.WhiteBox, ctx.WhiteBox);
-        Assert.Equal(2 * 4 * 3, result.WhiteBox.Count);
+        Assert.Equal(2 * 5 * 3, result.WhiteBox.Count);
         foreach (var split in new[] { "test", "train", "test@init" })
             foreach (var layer in new[] { 1, 2 })
             {
@@ -91,8 +92,8 @@ public class VitRunTests
         Assert.Equal(200, result.Metrics["total"]);
 
         // The same numbers as evaluating the model directly.
-        var data = VitData.LoadTest(Config("small", "crate", ("data.test_limit", "200")), FashionMnist,
-            new VisionShape(28, 7, 1, 10, 48, 3, 3, 16, 4));
+        var data = ImageTaskData.Load(Config("small", "crate", ("data.test_limit", "200")), FashionMnist, channels: 1, imageSize: 28, numClasses: 10,
+            loadTrain: false);
         var direct = new VitEvaluation(data.Test, data.TestPipeline, 64, 1).Evaluate(model, CPU);
         Assert.Equal(direct["correct"], result.Metrics["correct"]);
         Assert.Equal(direct["loss"], result.Metrics["loss"], 5);

@@ -1,4 +1,5 @@
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Core.Training;
 using Crate.Plugins.Vit;
 using static Crate.Tests.Plugins.Vit.VitTestSupport;
@@ -38,7 +39,7 @@ public class VitTaskTests
         Assert.Equal((2.4e-4, 0.5, 2048, 150, 5.0), (options.LearningRate, options.WeightDecay, options.BatchSize, options.Epochs, options.WarmupEpochs!.Value));
         Assert.Equal(16, options.Accumulation);
         Assert.Equal(0.1, config.Get(VitKeys.LabelSmoothing));
-        Assert.Equal(["imagefolder"], TheTask.RequiredDatasets(config));
+        Assert.Equal(["imagefolder"], ((ICrateTask)TheTask).RequiredDatasets(config));
 
         // Other sizes through model.size.
         var tiny = VisionShape.From(Config("paper", "crate", ("model.size", "T")), "crate");
@@ -78,13 +79,13 @@ public class VitTaskTests
     [Fact]
     public void DatasetsAndPaperValuesAreDeclared()
     {
-        var fashion = TheTask.Datasets.Single(d => d.Name == "fashion-mnist");
+        var fashion = ((ICrateTask)TheTask).Datasets.Single(d => d.Name == "fashion-mnist");
         Assert.Equal("fashion-mnist", fashion.ShippedDefault);
         Assert.Equal("/usr/share/datasets/fashion-mnist", fashion.SystemPath);
-        Assert.All(TheTask.Datasets.Where(d => d.ShippedDefault is null), d => Assert.False(string.IsNullOrWhiteSpace(d.HowToGet)));
-        Assert.Equal(VitKeys.DatasetNames.Order(), TheTask.Datasets.Select(d => d.Name).Order());
-        Assert.Equal(["fashion-mnist"], TheTask.RequiredDatasets(Config("small", "crate")));
-        Assert.Equal(["cifar10"], TheTask.RequiredDatasets(Config("small", "crate", ("data.dataset", "cifar10"))));
+        Assert.All(((ICrateTask)TheTask).Datasets.Where(d => d.ShippedDefault is null), d => Assert.False(string.IsNullOrWhiteSpace(d.HowToGet)));
+        Assert.Equal(ImageTaskDatasets.Names.Order(), ((ICrateTask)TheTask).Datasets.Select(d => d.Name).Order());
+        Assert.Equal(["fashion-mnist"], ((ICrateTask)TheTask).RequiredDatasets(Config("small", "crate")));
+        Assert.Equal(["cifar10"], ((ICrateTask)TheTask).RequiredDatasets(Config("small", "crate", ("data.dataset", "cifar10"))));
 
         // The report shows the first value per (model, metric): the paper preset's pair.
         var top1 = TheTask.PaperValues.Where(p => p.Metric == "top1").ToList();

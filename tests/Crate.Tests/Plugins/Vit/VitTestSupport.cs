@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Crate.Core.Contract;
+using Crate.Core.Data.Images;
 using Crate.Plugins.Vit;
 using Crate.Tests.Data;
 using Crate.Core.Training;
@@ -20,6 +21,13 @@ internal static class VitTestSupport
     public static ResolvedConfig Config(string preset, string model, params (string Key, string Value)[] sets) =>
         TheTask.Schema.Resolve(TheTask.Presets.Single(p => p.Name == preset).ValuesFor(model),
             sets.Select(s => KeyValuePair.Create(s.Key, s.Value)));
+
+    /// <summary>The shipped Fashion-MNIST through the data of <paramref name="config"/>'s CRATE shape, as a run loads it.</summary>
+    public static ImageTaskData LoadData(ResolvedConfig config)
+    {
+        var shape = VisionShape.From(config, VisionShape.Crate);
+        return ImageTaskData.Load(config, FashionMnist, shape.Channels, shape.ImageSize, shape.NumClasses);
+    }
 
     /// <summary>An evaluate request as the host builds it from --preset, --set and --checkpoint.</summary>
     public static CheckpointRequest Request(string model, string checkpoint, string preset, params (string Key, string Value)[] sets) =>

@@ -1,4 +1,7 @@
-namespace Crate.Core.Data.Text;
+using Crate.Core.Data;
+using Crate.Core.Data.Text;
+
+namespace Crate.Plugins.Bert;
 
 /// <summary>One labelled passage: BERT input ids ([CLS] ... [SEP]), the label, and where it comes from.</summary>
 /// <param name="Ids">At most <see cref="SotuPartyTask.MaxTokens"/> ids, [CLS] first and [SEP] last.</param>

@@ -5,7 +5,7 @@ namespace Crate.Core.Modules;
 
 /// <summary>
 /// A learned position table at another patch grid, as DINO's <c>interpolate_pos_encoding</c> does it
-/// (crate-paper.md §3b "Other resolutions"): the [CLS] row is kept, the √N×√N patch rows are resized
+/// (docs/paper.md §3b "Other resolutions"): the [CLS] row is kept, the √N×√N patch rows are resized
 /// bicubically (align_corners off) with the scale factor (g + 0.1)/√N per axis, the +0.1 guarding the
 /// output size against floating-point rounding. Differentiable, so a model trained on several crop sizes
 /// (DINO's 2 global and N local crops) trains one table. One difference from DINO: for a non-square grid
