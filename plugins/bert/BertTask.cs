@@ -27,7 +27,7 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
     /// </summary>
     public HeadlineMetric Headline(ResolvedConfig config)
     {
-        int size = config.Get(BertKeys.VocabSet) == BertKeys.SotuVocab ? WordPieceVocabulary.SotuSize : BertVocabularySize;
+        int size = config.Get(BertKeys.VocabSet) == BertKeys.SotuVocab ? SotuVocabulary.Size : BertVocabularySize;
         return new("mlm_loss", Math.Log(size), $"ln {size:N0} (uniform over the shipped WordPiece vocabulary {config.Get(BertKeys.VocabSet)})");
     }
 
@@ -83,7 +83,8 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
         new("train_mlm_acc", "pre-training masked-token accuracy, mean over the last evaluation interval", true, "%"),
         new("downstream_acc", "downstream test accuracy after fine-tuning encoder and head", true, "%"),
         new("downstream_f1", "downstream test macro-F1 after fine-tuning", true, "%"),
-        new("majority_acc", "downstream test accuracy of always answering the most frequent class", true, "%"),
+        new("majority_acc", "control: downstream test accuracy of always answering the most frequent class (no model)", true, "%",
+            new MetricControl("downstream_acc", ControlKind.RawInput)),
         new(ScratchPrefix + "downstream_acc", "control: downstream_acc of the encoder at its initialisation, fine-tuned with the same recipe, head initialisation and data order",
             true, "%", new MetricControl("downstream_acc", ControlKind.FromScratch)),
         new(ScratchPrefix + "downstream_f1", "control: downstream_f1 from scratch", true, "%", new MetricControl("downstream_f1", ControlKind.FromScratch)),

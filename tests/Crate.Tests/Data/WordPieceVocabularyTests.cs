@@ -1,4 +1,5 @@
 using Crate.Core.Data.Text;
+using Crate.Plugins.Bert;
 
 namespace Crate.Tests.Data;
 
@@ -34,9 +35,9 @@ public class WordPieceVocabularyTests
     {
         var bert = BertWordPieceTokenizer.Load(Path.Combine(Repo("bert-vocab"), "vocab.txt.gz"));
         var addresses = SotuCorpus.Load(Repo("sotu"));
-        var built = WordPieceVocabulary.PruneForSotu(bert, addresses);
+        var built = SotuVocabulary.Build(bert, addresses);
         var shipped = BertWordPieceTokenizer.Load(Path.Combine(Repo("sotu-vocab"), BertWordPieceTokenizer.ShippedVocabFileName));
-        Assert.Equal(WordPieceVocabulary.SotuSize, shipped.VocabSize);
+        Assert.Equal(SotuVocabulary.Size, shipped.VocabSize);
         Assert.Equal(built, Enumerable.Range(0, shipped.VocabSize).Select(shipped.TokenOf));
         Assert.Equal((0, 1, 2, 3, 4), (shipped.PadId, shipped.UnkId, shipped.ClsId, shipped.SepId, shipped.MaskId));
         // Every address, the reserved test addresses included, encodes without [UNK], as with bert-base-uncased.

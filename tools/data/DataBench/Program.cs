@@ -7,6 +7,7 @@ using System.Diagnostics;
 using Crate.Core.Data.Images;
 using Crate.Core.Data.Images.Transforms;
 using Crate.Core.Data.Text;
+using Crate.Plugins.Bert;
 
 string repo = FindRepo();
 switch (args.FirstOrDefault() ?? "loader")
@@ -60,10 +61,10 @@ switch (args.FirstOrDefault() ?? "loader")
     case "sotu-vocab":
     {
         string outDir = args.Length > 1 ? args[1] : Path.Combine(repo, "data", "sotu-vocab");
-        int size = args.Length > 2 ? int.Parse(args[2]) : WordPieceVocabulary.SotuSize;
+        int size = args.Length > 2 ? int.Parse(args[2]) : SotuVocabulary.Size;
         var bert = BertWordPieceTokenizer.Load(Path.Combine(repo, "data", "bert-vocab", BertWordPieceTokenizer.ShippedVocabFileName));
         var clock = Stopwatch.StartNew();
-        var tokens = WordPieceVocabulary.PruneForSotu(bert, SotuCorpus.Load(Path.Combine(repo, "data", "sotu")), size);
+        var tokens = SotuVocabulary.Build(bert, SotuCorpus.Load(Path.Combine(repo, "data", "sotu")), size);
         string file = Path.Combine(outDir, BertWordPieceTokenizer.ShippedVocabFileName);
         WordPieceVocabulary.Write(tokens, file);
         Console.WriteLine($"{tokens.Count} tokens in {clock.Elapsed.TotalSeconds:F1} s -> {file}");

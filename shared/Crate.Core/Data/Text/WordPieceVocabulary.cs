@@ -5,7 +5,8 @@ namespace Crate.Core.Data.Text;
 
 /// <summary>
 /// A smaller WordPiece vocabulary cut from a larger one by how often a corpus uses its tokens, so a small model
-/// pays for a softmax and an embedding over the tokens the corpus needs (the bert task's <c>sotu-vocab</c>).
+/// pays for a softmax and an embedding over the tokens the corpus needs (the bert task's <c>sotu-vocab</c>, built by
+/// <c>Crate.Plugins.Bert.SotuVocabulary</c>).
 /// <para>
 /// Rule (<see cref="Prune"/>): the corpus is encoded with the larger vocabulary and every token counted. Kept are the
 /// five special tokens; every single-character token needed to spell out each used token (of the texts, or of further
@@ -45,22 +46,6 @@ public static class WordPieceVocabulary
                      .OrderByDescending(i => counts[i]).ThenBy(i => i).Take(size - keep.Count).ToList())
             keep.Add(id);
         return keep.Order().Select(tokenizer.TokenOf).ToArray();
-    }
-
-    /// <summary>The size of the shipped <c>data/sotu-vocab</c> vocabulary.</summary>
-    public const int SotuSize = 4096;
-
-    /// <summary>
-    /// <see cref="Prune"/> with the token counts of the State of the Union addresses that the bert task may pre-train on:
-    /// every address except the party task's test addresses (<see cref="SotuPartySplit.ReservedDocumentIds"/>), whose
-    /// token frequencies no choice may depend on. Their characters still count (<c>spelled</c>), so that the test
-    /// addresses, like every other, encode without [UNK], as they do with bert-base-uncased.
-    /// </summary>
-    public static IReadOnlyList<string> PruneForSotu(BertWordPieceTokenizer tokenizer, IReadOnlyList<SotuAddress> addresses, int size = SotuSize)
-    {
-        var reserved = SotuPartySplit.Create(addresses).ReservedDocumentIds;
-        string[] Texts(bool test) => SotuCorpus.ReadDocuments(addresses.Where(a => reserved.Contains(a.Id) == test)).Select(d => d.Text).ToArray();
-        return Prune(tokenizer, Texts(false), size, spelled: Texts(true));
     }
 
     /// <summary>How often each id of <paramref name="tokenizer"/> occurs in <paramref name="texts"/> (encoded without specials).</summary>
