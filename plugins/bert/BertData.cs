@@ -55,7 +55,7 @@ public sealed class BertData
     /// <summary>Reads everything <paramref name="config"/> asks for; bad files raise <see cref="DatasetException"/>s naming them.</summary>
     public static BertData Load(ResolvedConfig config, Func<string, string> dataDirectory)
     {
-        var tokenizer = LoadTokenizer(dataDirectory(BertKeys.Vocab));
+        var tokenizer = LoadTokenizer(dataDirectory(config.Get(BertKeys.VocabSet)));
         int maxLen = config.GetInt(BertKeys.MaxLen);
         string dataset = config.Get(BertKeys.Dataset);
         string source = dataDirectory(dataset);
@@ -119,6 +119,8 @@ public sealed class BertData
     private static DownstreamTask LoadDownstream(ResolvedConfig config, Func<string, string> dataDirectory, BertWordPieceTokenizer tokenizer, int maxLen)
     {
         string task = config.Get(BertKeys.Downstream);
+        if (task == BertKeys.SotuBshift)
+            return BigramShiftTask(SotuCorpus.Load(dataDirectory(BertKeys.Sotu)), tokenizer, maxLen);
         if (task == BertKeys.SotuParty)
         {
             var split = SotuPartySplit.Create(SotuCorpus.Load(dataDirectory(BertKeys.Sotu)));
@@ -141,6 +143,28 @@ public sealed class BertData
         string[] names = task == BertKeys.Sst2 ? ["negative", "positive"] : ["not paraphrase", "paraphrase"];
         return new DownstreamTask(task == BertKeys.Sst2 ? "GLUE SST-2 (dev as test)" : "GLUE MRPC (dev as test)", Glue(true), Glue(false), names);
     }
+
+    /// <summary>
+    /// Bigram shift on the State of the Union (<see cref="BigramShift"/>, seed 0, sentences of at least
+    /// <see cref="BigramShiftMinWords"/> words): the test split is the sentences of the party task's test addresses
+    /// (<see cref="SotuPartySplit.ReservedDocumentIds"/>, never pre-trained on), the training split those of every other
+    /// address; both in address order. The examples are the same for every seed and model.
+    /// </summary>
+    public static DownstreamTask BigramShiftTask(IReadOnlyList<SotuAddress> addresses, BertWordPieceTokenizer tokenizer, int maxLen)
+    {
+        var reserved = SotuPartySplit.Create(addresses).ReservedDocumentIds;
+        DownstreamSplit Split(bool test, string name)
+        {
+            var documents = addresses.Where(a => reserved.Contains(a.Id) == test).Select(a => (a.Index, SotuCorpus.ReadDocument(a))).ToArray();
+            var examples = BigramShift.Examples(documents, tokenizer, maxLen, BigramShiftMinWords);
+            return new DownstreamSplit(name, examples.Select(e => e.Ids).ToArray(), examples.Select(e => e.Label).ToArray());
+        }
+        return new DownstreamTask("State of the Union bigram shift: sentence as written or two adjacent words swapped (test: the party task's test addresses)",
+            Split(false, "train"), Split(true, "test"), BigramShift.ClassNames);
+    }
+
+    /// <summary>The fewest words of a bigram-shift sentence (SentEval's BShift uses sentences of 5 to 28 words).</summary>
+    public const int BigramShiftMinWords = 5;
 
     /// <summary>[CLS] a [SEP] or [CLS] a [SEP] b [SEP], cutting the longer text first until it fits <paramref name="maxLen"/>.</summary>
     public static int[] Encode(BertWordPieceTokenizer tokenizer, GlueExample example, int maxLen)

@@ -116,29 +116,34 @@ public static class BertEvaluation
 
     /// <summary>
     /// k-NN (k = 20, 1) and the linear probe on the frozen encoder's [CLS] and mean (over real tokens) features of the
-    /// downstream splits: metrics <c>cls_*</c> and <c>mean_*</c> (<see cref="ProbeResult.ToMetrics"/>).
+    /// downstream splits: metrics <c>{prefix}cls_*</c> and <c>{prefix}mean_*</c> (<see cref="ProbeResult.ToMetrics"/>).
     /// </summary>
-    public static Dictionary<string, double> FrozenProbes(IMaskedLanguageModel model, DownstreamTask task, int padId, int batchSize, Device device)
+    public static Dictionary<string, double> FrozenProbes(IMaskedLanguageModel model, DownstreamTask task, int padId, int batchSize, Device device,
+        string prefix = "")
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var (clsTrain, meanTrain) = Features(model, task.Train, task.ClassNames.Count, padId, batchSize, device);
         var (clsTest, meanTest) = Features(model, task.Test, task.ClassNames.Count, padId, batchSize, device);
         using (clsTrain) using (meanTrain) using (clsTest) using (meanTest)
         {
-            foreach (var kv in RepresentationProbes.Run(clsTrain, clsTest).ToMetrics("cls_")) metrics[kv.Key] = kv.Value;
-            foreach (var kv in RepresentationProbes.Run(meanTrain, meanTest).ToMetrics("mean_")) metrics[kv.Key] = kv.Value;
+            foreach (var kv in RepresentationProbes.Run(clsTrain, clsTest).ToMetrics(prefix + "cls_")) metrics[kv.Key] = kv.Value;
+            foreach (var kv in RepresentationProbes.Run(meanTrain, meanTest).ToMetrics(prefix + "mean_")) metrics[kv.Key] = kv.Value;
         }
         return metrics;
     }
 
-    /// <summary>The bag-of-words baseline (<see cref="BagOfTokens"/>, tokens in ≥ 2 training examples) under the prefix <c>bow_</c>.</summary>
-    public static IReadOnlyDictionary<string, double> BagOfWords(DownstreamTask task, BertWordPieceTokenizer tokenizer)
+    /// <summary>
+    /// The bag-of-words baseline (<see cref="BagOfTokens"/>, tokens in ≥ 2 training examples) under the prefix <c>bow_</c>;
+    /// with a <paramref name="cache"/> (it depends on no model) fitted once per results folder.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> BagOfWords(DownstreamTask task, BertWordPieceTokenizer tokenizer, ProbeCache? cache = null)
     {
         var bag = BagOfTokens.Fit(task.Train.Ids, minDocumentFrequency: 2, ignoredIds: [tokenizer.PadId, tokenizer.ClsId, tokenizer.SepId]);
         int classes = task.ClassNames.Count;
         using var train = bag.Transform(task.Train.Ids, task.Train.Labels.Select(l => (long)l).ToArray(), classes, "bag of words train");
         using var test = bag.Transform(task.Test.Ids, task.Test.Labels.Select(l => (long)l).ToArray(), classes, "bag of words test");
-        return RepresentationProbes.Run(train, test).ToMetrics("bow_");
+        var metrics = cache is null ? RepresentationProbes.Run(train, test).ToMetrics() : cache.Run(train, test, new ProbeOptions());
+        return metrics.ToDictionary(kv => "bow_" + kv.Key, kv => kv.Value);
     }
 
     /// <summary>[CLS] and mean features of <paramref name="split"/> from one pass of the frozen encoder (eval mode, no_grad).</summary>
@@ -172,23 +177,37 @@ public static class BertEvaluation
     }
 
     /// <summary>
-    /// docs/paper.md §4 on CRATE-BERT: Z¹ = the embeddings of the first <paramref name="sequences"/> held-out sequences, each
-    /// cut to the shortest of them so no token is padding, then per layer R^c of U·LN(Z^ℓ), R and the (non-)zero fraction
-    /// of the ISTA output, over all tokens ([CLS] and [SEP] included); split <c>val</c>.
+    /// The held-out sequences the white-box rows measure: the first <paramref name="count"/> of at least half the longest
+    /// held-out sequence's length (a document's last packed sequence can be a few ids), each cut to the shortest of them,
+    /// so that the batch has no padding and every layer sees the same real tokens as in the trained model's forward pass.
     /// </summary>
-    public static IReadOnlyList<WhiteBoxRow> WhiteBox(CrateBertForMaskedLM model, IReadOnlyList<PackedSequence> heldOut, int sequences, Device device)
+    public static int[][] WhiteBoxSequences(IReadOnlyList<PackedSequence> heldOut, int count)
     {
-        var rows = heldOut.Take(sequences).Select(s => s.Ids).ToArray();
-        if (rows.Length == 0) return [];
+        if (heldOut.Count == 0 || count <= 0) return [];
+        int longest = heldOut.Max(s => s.Ids.Length);
+        var rows = heldOut.Where(s => 2 * s.Ids.Length >= longest).Take(count).Select(s => s.Ids).ToArray();
         int length = rows.Min(r => r.Length);
+        return rows.Select(r => r[..length]).ToArray();
+    }
+
+    /// <summary>
+    /// docs/paper.md §4 on CRATE-BERT: Z¹ = the embeddings of <see cref="WhiteBoxSequences"/>, then per layer R^c of U·LN(Z^ℓ),
+    /// R and the (non-)zero fraction of the ISTA output, over all tokens of every sequence ([CLS] included, no padding);
+    /// rows tagged <paramref name="split"/> (<c>val</c> for the trained encoder, <c>val@init</c> at its initialisation).
+    /// </summary>
+    public static IReadOnlyList<WhiteBoxRow> WhiteBox(CrateBertForMaskedLM model, IReadOnlyList<PackedSequence> heldOut, int sequences, Device device,
+        string split = "val")
+    {
+        var rows = WhiteBoxSequences(heldOut, sequences);
+        if (rows.Length == 0) return [];
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var (ids, _) = BertData.Collate(rows.Select(r => r[..length]).ToArray(), model.Config.PadTokenId, device);   // [B, T]
-            return WhiteBoxProbe.Measure(model.Layers.Cast<ICrateLayer>().ToList(), model.Embeddings.forward(ids), "val");
+            var (ids, _) = BertData.Collate(rows, model.Config.PadTokenId, device);                                       // [B, T], no padding
+            return WhiteBoxProbe.Measure(model.Layers.Cast<ICrateLayer>().ToList(), model.Embeddings.forward(ids), split);
         }
         finally
         {

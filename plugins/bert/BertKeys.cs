@@ -1,5 +1,6 @@
 using Crate.Core.Contract;
 using Crate.Core.Data.Text;
+using Crate.Core.Evaluation;
 using Crate.Core.Modules;
 using Crate.Core.Training;
 
@@ -14,10 +15,15 @@ namespace Crate.Plugins.Bert;
 public static class BertKeys
 {
     /// <summary>Dataset names, as in <see cref="BertTask.Datasets"/>.</summary>
-    public const string Sotu = "sotu", MobyDick = "moby-dick", Text = "text", Glue = "glue", Vocab = "bert-vocab";
+    public const string Sotu = "sotu", MobyDick = "moby-dick", Text = "text", Glue = "glue", Vocab = "bert-vocab", SotuVocab = "sotu-vocab";
 
     /// <summary>Downstream task names.</summary>
-    public const string SotuParty = "sotu-party", Sst2 = "sst2", Mrpc = "mrpc";
+    public const string SotuParty = "sotu-party", SotuBshift = "sotu-bshift", Sst2 = "sst2", Mrpc = "mrpc";
+
+    /// <summary><c>data.vocab</c>: which WordPiece vocabulary (a dataset name, so <c>--data NAME=DIR</c> replaces it).</summary>
+    public static readonly ConfigKey<string> VocabSet = Key.Choice("data.vocab", Vocab,
+        "WordPiece vocabulary: bert-vocab (shipped bert-base-uncased, 30,522 tokens) or sotu-vocab (shipped: bert-base-uncased cut to the 4,096 tokens the State of the Union addresses use most, data/README.md)",
+        Vocab, SotuVocab);
 
     /// <summary><c>data.dataset</c>: the MLM pre-training corpus.</summary>
     public static readonly ConfigKey<string> Dataset = Key.Choice("data.dataset", Sotu,
@@ -32,8 +38,10 @@ public static class BertKeys
 
     /// <summary><c>downstream.task</c>.</summary>
     public static readonly ConfigKey<string> Downstream = Key.Choice("downstream.task", SotuParty,
-        "downstream classification: sotu-party (which party's president gave this State of the Union passage, split by president), sst2 or mrpc (GLUE TSV, --data glue=DIR; dev is the test split)",
-        SotuParty, Sst2, Mrpc);
+        "downstream classification: sotu-party (which party's president gave this State of the Union passage, split by president), " +
+        "sotu-bshift (bigram shift: is this State of the Union sentence as written or are two adjacent words swapped; the party task's test addresses are the test split), " +
+        "sst2 or mrpc (GLUE TSV, --data glue=DIR; dev is the test split)",
+        SotuParty, SotuBshift, Sst2, Mrpc);
 
     /// <summary><c>downstream.max_train</c>: cap on downstream training examples.</summary>
     public static readonly ConfigKey<long> MaxTrain = Key.Int("downstream.max_train", 0, "downstream training examples used by the probes and fine-tuning, evenly spaced (0: all)", 0);
@@ -76,7 +84,7 @@ public static class BertKeys
 
     /// <summary><c>eval.whitebox_sequences</c>: held-out sequences for CRATE-BERT's white-box rows.</summary>
     public static readonly ConfigKey<long> WhiteBoxSequences = Key.Int("eval.whitebox_sequences", 32,
-        "CRATE only: held-out sequences measured layer by layer after pre-training, cut to the shortest of them (0: none)", 0, 4096);
+        "CRATE only: held-out sequences of at least half of data.max_len ids measured layer by layer after pre-training and at initialisation, cut to the shortest of them (0: none)", 0, 4096);
 
     /// <summary><c>eval.probes</c>: the frozen-feature probes and the bag-of-words baseline.</summary>
     public static readonly ConfigKey<bool> Probes = Key.Bool("eval.probes", true, "linear probe and k-NN on frozen [CLS] / mean features after pre-training, and the bag-of-words baseline");
@@ -87,8 +95,8 @@ public static class BertKeys
     /// <summary>Every key of the task, the recipes last.</summary>
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
-        Dataset, MaxLen, ValFraction, Downstream, MaxTrain, MaxTest, Hidden, Layers, Heads, Intermediate, Dropout, AttentionDropout,
-        Eta, Lambda, MlmProbability, EvalBatch, EvalSequences, WhiteBoxSequences, Probes,
+        Dataset, VocabSet, MaxLen, ValFraction, Downstream, MaxTrain, MaxTest, Hidden, Layers, Heads, Intermediate, Dropout, AttentionDropout,
+        Eta, Lambda, MlmProbability, EvalBatch, EvalSequences, WhiteBoxSequences, Probes, ProbeKeys.Controls,
         .. TrainerKeys.All, .. Finetune.All, Finetune.LayerDecay,
     ];
 

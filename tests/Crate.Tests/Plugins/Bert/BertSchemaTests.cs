@@ -13,7 +13,7 @@ public sealed class BertSchemaTests
     [Fact]
     public void Every_preset_resolves_for_both_models_and_builds_both_recipes()
     {
-        Assert.Equal(["smoke", "small", "paper"], _task.Presets.Select(p => p.Name));
+        Assert.Equal(["smoke", "small", "medium", "paper"], _task.Presets.Select(p => p.Name));
         Assert.Equal([BertModels.Crate, BertModels.Bert], _task.Models.Select(m => m.Name));
         Assert.Equal([ModelRole.Crate, ModelRole.Baseline], _task.Models.Select(m => m.Role));
         foreach (var preset in _task.Presets)
@@ -49,9 +49,9 @@ public sealed class BertSchemaTests
     public void Required_datasets_follow_the_corpus_and_the_downstream_task()
     {
         var c = _task.Schema.Resolve(BertPresets.Small.ValuesFor(BertModels.Bert), [KeyValuePair.Create("downstream.task", "sst2")]);
-        Assert.Equal([BertKeys.Vocab, BertKeys.Sotu, BertKeys.Glue], _task.RequiredDatasets(c));
+        Assert.Equal([BertKeys.SotuVocab, BertKeys.Sotu, BertKeys.Glue], _task.RequiredDatasets(c));
         var small = _task.Schema.Resolve(BertPresets.Small.ValuesFor(BertModels.Bert));
-        Assert.Equal([BertKeys.Vocab, BertKeys.Sotu], _task.RequiredDatasets(small));
+        Assert.Equal([BertKeys.SotuVocab, BertKeys.Sotu], _task.RequiredDatasets(small));
     }
 
     [Fact]
