@@ -49,18 +49,26 @@ public enum RunOutcomeKind
 /// <param name="Duration">Time spent on it here.</param>
 /// <param name="Resumed">It continued from a checkpoint.</param>
 /// <param name="BadInput">For a run that failed on bad input (a <see cref="BadInputException"/>: data found corrupt, a config the task refuses), its one-line message.</param>
-public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Error, TimeSpan Duration, bool Resumed, string? BadInput = null);
+/// <param name="LibTorchError">For a failed run: libtorch raised the error (TorchSharp's <see cref="System.Runtime.InteropServices.ExternalException"/>), which <see cref="PlanRunner"/> retries.</param>
+public sealed record RunOutcome(PlannedRun Run, RunOutcomeKind Kind, string? Error, TimeSpan Duration, bool Resumed, string? BadInput = null,
+    bool LibTorchError = false);
 
 /// <summary>
 /// Runs a plan run by run on the calling thread. A finished key is skipped, an interrupted or failed
 /// key resumes from its last checkpoint, a failing run is recorded and the plan goes on, Ctrl-C stops
 /// the run in flight at a step boundary (it checkpoints) and ends the plan. Each run trains under its run lease
 /// (<see cref="RunLeases"/>): a run another attempt holds is skipped, or with <see cref="RunnerOptions.Wait"/> waited
-/// for once the other runs are done.
+/// for once the other runs are done. A run that libtorch fails is resumed at once from its last checkpoint, up to
+/// <see cref="LibTorchRetries"/> times: TorchSharp 0.107 lets the garbage collector free a temporary <c>Scalar</c>
+/// while libtorch still reads it (README "Known issues"), a rare error that a resume from the same checkpoint does not
+/// repeat; a real fault in the code fails again and is recorded.
 /// </summary>
 public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunProgress progress, ILoggerFactory loggers)
 {
     private readonly ILogger _log = loggers.CreateLogger("crate");
+
+    /// <summary>How often a run that libtorch failed is resumed from its last checkpoint within one invocation.</summary>
+    public const int LibTorchRetries = 1;
 
     /// <summary>Runs the plan; returns one outcome per planned run.</summary>
     /// <exception cref="DiskFullException">The output folder's device filled up; the plan stopped there.</exception>
@@ -96,7 +104,17 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
     {
         progress.StartRun(i + 1, plan[i].Label);
         RunOutcome outcome;
-        try { outcome = RunOne(plan[i], code, cancellation); }
+        try
+        {
+            outcome = RunOne(plan[i], code, cancellation);
+            for (int retry = 1; retry <= LibTorchRetries && outcome is { Kind: RunOutcomeKind.Failed, LibTorchError: true }
+                                && !cancellation.IsCancellationRequested; retry++)
+            {
+                progress.Message($"[retry] {plan[i].Label}: libtorch failed it ({FirstLine(outcome.Error)}); resuming it from its last " +
+                                 $"checkpoint, retry {retry} of {LibTorchRetries} (README \"Known issues\")");
+                outcome = RunOne(plan[i], code, cancellation);
+            }
+        }
         catch (Exception e) when (e is not DiskFullException && DiskFullException.IsCause(e))
         {
             throw new DiskFullException(options.OutDirectory, e);   // before or after training: config.json, the run record
@@ -221,8 +239,12 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
             record.TrainSeconds += clock.Elapsed.TotalSeconds;
             store.UpsertRun(record);
             _log.LogDebug(e, "run {Run} failed", run.Label);
-            progress.Message($"[failed] {run.Label}: {cause}");
-            return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resumed);
+            bool libtorch = Innermost(e) is System.Runtime.InteropServices.ExternalException;
+            // run.log gets the exception with its stack traces; libtorch's message carries its C++ one, so the terminal gets
+            // its first line (the record keeps all of it).
+            logger.LogInformation(e, "the run failed: {Cause}", FirstLine(cause));
+            progress.Message($"[failed] {run.Label}: {(libtorch ? FirstLine(cause) : cause)}");
+            return new(run, RunOutcomeKind.Failed, cause, clock.Elapsed, resumed, LibTorchError: libtorch);
         }
     }
 
@@ -261,9 +283,17 @@ public sealed class PlanRunner(ResultsStore store, RunnerOptions options, IRunPr
     /// <summary>The innermost meaningful message of an exception, with its type.</summary>
     public static string Cause(Exception e)
     {
+        e = Innermost(e);
+        return $"{e.GetType().Name}: {e.Message}";
+    }
+
+    private static Exception Innermost(Exception e)
+    {
         while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException or TypeInitializationException
                && e.InnerException is not null)
             e = e.InnerException;
-        return $"{e.GetType().Name}: {e.Message}";
+        return e;
     }
+
+    private static string FirstLine(string? text) => text is null ? "" : text.Split('\n', 2)[0].TrimEnd('\r');
 }

@@ -12,8 +12,12 @@ namespace Crate.Core.Runtime;
 /// <item><c>checkpoint</c>: a checkpoint's files are written into its <c>.tmp-*</c> folder, not yet renamed into place;</item>
 /// <item><c>checkpoint-rotate</c>: an old checkpoint has been renamed aside to be deleted (rotation), not yet deleted;</item>
 /// <item><c>db-write</c>: a results-database write has been made, the database lock is still held;</item>
-/// <item><c>merge</c>: inside one run's merge transaction, its old rows deleted and the new ones not yet written.</item>
+/// <item><c>merge</c>: inside one run's merge transaction, its old rows deleted and the new ones not yet written;</item>
+/// <item><c>checkpoint-written</c>: a checkpoint has just been renamed into place and named the latest.</item>
 /// </list>
+/// With <c>CRATE_CHAOS_THROW=name:n</c> the n-th hit of point <c>name</c> throws instead an
+/// <see cref="System.Runtime.InteropServices.ExternalException"/>, the type TorchSharp gives libtorch's errors: the
+/// host's retry of a run that libtorch failed (README "Known issues") is tested with it.
 /// </summary>
 public static class FaultPoints
 {
@@ -23,18 +27,24 @@ public static class FaultPoints
     /// <summary>The file a paused process writes its point and pid to.</summary>
     public const string MarkVariable = "CRATE_CHAOS_MARK";
 
+    /// <summary>The variable that arms points to throw a libtorch-like error.</summary>
+    public const string ThrowVariable = "CRATE_CHAOS_THROW";
+
     private static readonly Dictionary<string, int>? Armed = Parse(Environment.GetEnvironmentVariable(PauseVariable));
+    private static readonly Dictionary<string, int>? ArmedThrow = Parse(Environment.GetEnvironmentVariable(ThrowVariable));
     private static readonly Dictionary<string, int> Reached = [];
 
-    /// <summary>Marks point <paramref name="name"/>; pauses this process for good when it is armed for this hit.</summary>
+    /// <summary>Marks point <paramref name="name"/>; pauses this process for good, or throws, when it is armed for this hit.</summary>
     public static void Reach(string name)
     {
-        if (Armed is null || !Armed.TryGetValue(name, out int hit)) return;
-        lock (Reached)
-        {
-            Reached[name] = Reached.GetValueOrDefault(name) + 1;
-            if (Reached[name] != hit) return;
-        }
+        bool pause = Armed is not null && Armed.ContainsKey(name), fail = ArmedThrow is not null && ArmedThrow.ContainsKey(name);
+        if (!pause && !fail) return;
+        int reached;
+        lock (Reached) reached = Reached[name] = Reached.GetValueOrDefault(name) + 1;
+        if (fail && ArmedThrow![name] == reached)
+            throw new System.Runtime.InteropServices.ExternalException($"chaos: libtorch-like error injected at '{name}' (hit {reached})");
+        if (!pause || Armed![name] != reached) return;
+        int hit = reached;
         var line = $"{name} {Environment.ProcessId}";
         if (Environment.GetEnvironmentVariable(MarkVariable) is { Length: > 0 } mark)
             File.WriteAllText(mark, line + "\n");

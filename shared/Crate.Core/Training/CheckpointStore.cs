@@ -122,6 +122,7 @@ public sealed class CheckpointStore
         else System.IO.Directory.Move(temp, final);
         ReplaceFile(Path.Combine(Directory, LatestFile), name);
         Prune(final);
+        FaultPoints.Reach("checkpoint-written");
         return final;
     }
 

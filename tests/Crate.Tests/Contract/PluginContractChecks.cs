@@ -158,12 +158,27 @@ public static class PluginContractChecks
         var locator = new DataLocator(new Dictionary<string, string>());
         string Data(string name) => locator.Resolve(task.Datasets.FirstOrDefault(d => d.Name == name) ?? new DatasetNeed(name, name, null));
         if (task is IDataFittedConfig fitter) config = fitter.FitToData(config, new HashSet<string>(), Data).Config;
-        using var ctx = new LocalRunContext(Path.Combine(outDir, task.Name, model, "seed0-contract"), seed: 0, config)
+        // As the host does (PlanRunner.LibTorchRetries), one more attempt when libtorch fails the run: TorchSharp 0.107 can
+        // free a temporary Scalar that libtorch still reads, and this process runs on the system allocator, under which
+        // that shows as a libtorch error (README "Known issues"). A fault of the plugin fails both attempts.
+        for (int attempt = 1; ; attempt++)
         {
-            Task = task.Name, Model = model, Preset = "smoke", DataDirectories = Data, KeepProgress = false,
-        };
-        var result = task.Run(ctx);
-        return new SmokeRun(task.Name, model, config, result, ctx.Epochs.ToList());
+            string dir = Path.Combine(outDir, task.Name, model, $"seed0-contract-{attempt}");
+            using var ctx = new LocalRunContext(dir, seed: 0, config)
+            {
+                Task = task.Name, Model = model, Preset = "smoke", DataDirectories = Data, KeepProgress = false,
+            };
+            try
+            {
+                TorchSharp.torch.manual_seed(0);   // as the host seeds each run before Run
+                var result = task.Run(ctx);
+                return new SmokeRun(task.Name, model, config, result, ctx.Epochs.ToList());
+            }
+            catch (System.Runtime.InteropServices.ExternalException e) when (attempt == 1)
+            {
+                Console.Error.WriteLine($"{task.Name}/{model}: libtorch failed the smoke run ({e.Message.Split('\n')[0]}); running it once more");
+            }
+        }
     }
 
     /// <summary>

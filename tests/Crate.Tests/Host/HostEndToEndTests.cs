@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Crate.Core.Runtime;
 using Crate.Results;
 
 namespace Crate.Tests.Host;
@@ -337,6 +338,7 @@ public class HostEndToEndTests
         Assert.True(good.ExitCode == 0, good.ToString());
         var r = HostProcess.Run(Smoke(outDir, "--seeds", "0", "--set", "model.heads=3"));
         Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.DoesNotContain("[retry]", r.Stdout);                        // bad input is not libtorch's error: no retry
         Assert.Contains("[failed] sample/crate seed 0: config key 'model.heads': 3 does not divide model.dim", r.Stdout);
         Assert.Contains("[failed] sample/transformer seed 0", r.Stdout);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -344,5 +346,36 @@ public class HostEndToEndTests
         using var store = ResultsStore.Open(outDir);
         Assert.Contains(store.Runs(), x => x.Status == RunStatus.Finished);
         Assert.Equal(2, store.Runs().Count(x => x.Status == RunStatus.Failed));
+    }
+
+    [Fact]
+    public void ARunThatLibTorchFailsResumesOnceFromItsCheckpointAndEndsAsIfUninterrupted()
+    {
+        string[] Args(string outDir) => Smoke(outDir, "--seeds", "0", "--models", "crate");
+        var plainDir = HostProcess.TempDir("libtorch-plain");
+        var plain = HostProcess.Run(Args(plainDir));
+        Assert.True(plain.ExitCode == 0, plain.ToString());
+
+        // The first checkpoint in place, then a libtorch-like error (TorchSharp's ExternalException) out of the trainer.
+        var outDir = HostProcess.TempDir("libtorch-retry");
+        var r = HostProcess.Run(Args(outDir), env: new Dictionary<string, string> { [FaultPoints.ThrowVariable] = "checkpoint-written:1" });
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("[failed] sample/crate seed 0: ExternalException: chaos: libtorch-like error injected at 'checkpoint-written' (hit 1)", r.Stdout);
+        Assert.Contains("[retry] sample/crate seed 0: libtorch failed it (ExternalException: chaos: libtorch-like error injected at " +
+                        "'checkpoint-written' (hit 1)); resuming it from its last checkpoint, retry 1 of 1", r.Stdout);
+        Assert.Contains("[resume] sample/crate seed 0", r.Stdout);
+
+        using var store = ResultsStore.Open(outDir);
+        var run = Assert.Single(store.Runs());
+        Assert.Equal(RunStatus.Finished, run.Status);
+        Assert.Equal(2, run.Attempts);
+        Assert.Null(run.Error);
+        using var plainStore = ResultsStore.Open(plainDir);
+        var reference = Assert.Single(plainStore.Runs());
+        Assert.Equal(reference.Id, run.Id);
+        // A resume at a checkpoint continues the same trajectory: the same numbers as the run that never failed.
+        foreach (var (name, value) in reference.Metrics.Where(kv => !kv.Key.EndsWith("_per_s", StringComparison.Ordinal) && !kv.Key.EndsWith("_seconds", StringComparison.Ordinal)))
+            Assert.True(run.Metrics[name] == value, $"{name}: {run.Metrics[name]} after the retry, {value} uninterrupted");
+        Assert.Contains("the run failed: ExternalException: chaos", File.ReadAllText(Path.Combine(run.RunDirectory!, "run.log")));
     }
 }
