@@ -67,6 +67,16 @@ public abstract class StepBenchmark : IDisposable
         NanRetries = 0, Precision = precision,
     };
 
+    /// <summary>Every module of the step (trainable first, then frozen ones such as an EMA teacher), in checkpoint order.</summary>
+    public abstract IReadOnlyList<nn.Module> Modules { get; }
+
+    /// <summary>
+    /// Micro-batch <paramref name="index"/> of the synthetic data as the trainer receives it on <paramref name="device"/>
+    /// (a task's batch record: image views and labels, token windows, masks); the caller disposes its tensors, e.g.
+    /// with a dispose scope. For checks of where a step's inputs live.
+    /// </summary>
+    public abstract object Batch(long index, Device device);
+
     /// <summary>Trains <paramref name="steps"/> steps in <paramref name="context"/>, calling <paramref name="onStep"/> after each.</summary>
     public TrainingResult Run(int steps, Precision precision, IRunContext context, Action<StepReport> onStep)
     {
@@ -93,6 +103,10 @@ public abstract class StepBenchmark : IDisposable
         IReadOnlyList<IDisposable> owned)
         : StepBenchmark(description, options, gemms, spec.Trainable.Sum(m => m.parameters().Where(p => p.requires_grad).Sum(p => p.numel())), owned)
     {
+        public override IReadOnlyList<nn.Module> Modules => [.. spec.Trainable, .. spec.Frozen];
+
+        public override object Batch(long index, Device device) => spec.Data.Get(new DataPosition(0, index), device)!;
+
         protected override TrainingResult RunTrainer(TrainerOptions trainerOptions, IRunContext context, Action<StepReport> onStep)
         {
             var trainer = new Trainer<TBatch>(spec, trainerOptions, context);
