@@ -89,7 +89,7 @@ foreach (var (task, model, config) in plan)
     foreach (var precision in options.Precisions)
     {
         var row = TrainStepBench.Run(task.Name, model, bench, precision, options);
-        Console.WriteLine($"  {row.Precision}: {row.MedianMs:F1} ms/step median, {row.SamplesPerSecond:F1} samples/s, {row.AchievedGflops:F1} GFLOP/s, " +
+        Console.WriteLine($"  {row.Precision}: {row.MedianMs:F1} ms/step median, {row.UnitsPerSecond:F1} {row.Unit}/s, {row.AchievedGflops:F1} GFLOP/s, " +
                           $"RSS {row.RssAfterWarmupMiB:F0} -> {row.RssEndMiB:F0} MiB" +
                           (onCuda ? $", device memory in use {(row.DeviceMemoryPeakMiB is { } used ? $"{used:F0} MiB at most" : "not available")}" : ""));
         rows.Add(row);

@@ -10,7 +10,7 @@ internal sealed record BenchRow(
     int WarmupSteps, int MeasuredSteps, double MedianMs, double MinMs, double MaxMs, double SamplesPerSecond,
     double GflopPerStep, double AchievedGflops, GemmShape LargestGemm, double? GemmGflops, double? SquareGflops,
     double RssAfterWarmupMiB, double RssEndMiB, double RssPeakMiB, double RssChange, bool? RssFlat, double ManagedAfterWarmupMiB, double ManagedEndMiB,
-    double LastLoss, string Device = "cpu", double? DeviceMemoryPeakMiB = null)
+    double LastLoss, string Device = "cpu", double? DeviceMemoryPeakMiB = null, string Unit = "images", double UnitsPerSecond = 0)
 {
     /// <summary>Achieved rate as a share of the matmul rate at the model's largest weight product, same precision.</summary>
     public double? PercentOfGemm => GemmGflops is > 0 ? 100 * AchievedGflops / GemmGflops : null;
@@ -99,7 +99,8 @@ internal static class TrainStepBench
         return new BenchRow(task, model, bench.Description, precisionName, bench.Parameters, options.BatchSize, options.EffectiveMicroBatch,
             o.Warmup, times.Count, median * 1e3, times[0] * 1e3, times[^1] * 1e3, options.BatchSize / median, flops / 1e9, achieved,
             bench.LargestLinear, null, null,
-            rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss, o.Device, deviceUsed);
+            rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss, o.Device, deviceUsed,
+            bench.Unit, (double)options.BatchSize * bench.UnitsPerSample / median);
     }
 
     /// <summary>

@@ -45,6 +45,12 @@ public abstract class StepBenchmark : IDisposable
     /// <summary>The task's recipe for this config, as its run hands it to the trainer.</summary>
     public TrainerOptions Options { get; }
 
+    /// <summary>What the throughput counts: "images" (one per sample) or "tokens" (<see cref="UnitsPerSample"/> per sequence).</summary>
+    public string Unit { get; private init; } = "images";
+
+    /// <summary>Units of <see cref="Unit"/> in one sample (a language model's context length; 1 for an image).</summary>
+    public long UnitsPerSample { get; private init; } = 1;
+
     /// <summary>The forward pass's matrix products per micro-batch.</summary>
     public IReadOnlyList<GemmShape> Gemms { get; }
 
@@ -87,10 +93,16 @@ public abstract class StepBenchmark : IDisposable
     /// <summary>Builds the trainer over the spec and runs it.</summary>
     protected abstract TrainingResult RunTrainer(TrainerOptions options, IRunContext context, Action<StepReport> onStep);
 
-    /// <summary>A benchmark over <paramref name="spec"/>; <paramref name="owned"/> (modules, losses) are disposed with it.</summary>
+    /// <summary>
+    /// A benchmark over <paramref name="spec"/>; <paramref name="owned"/> (modules, losses) are disposed with it. Its
+    /// throughput counts <paramref name="unit"/>, <paramref name="unitsPerSample"/> per sample (tokens of a sequence).
+    /// </summary>
     public static StepBenchmark Create<TBatch>(string description, TrainingSpec<TBatch> spec, TrainerOptions options,
-        IReadOnlyList<GemmShape> gemms, IReadOnlyList<IDisposable> owned) =>
-        new Typed<TBatch>(description, spec, options, gemms, owned);
+        IReadOnlyList<GemmShape> gemms, IReadOnlyList<IDisposable> owned, string unit = "images", long unitsPerSample = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(unitsPerSample, 1);
+        return new Typed<TBatch>(description, spec, options, gemms, owned) { Unit = unit, UnitsPerSample = unitsPerSample };
+    }
 
     /// <summary>Disposes the modules.</summary>
     public void Dispose()
