@@ -18,6 +18,9 @@ internal sealed record BenchOptions
     public IReadOnlyList<KeyValuePair<string, string>> Sets { get; init; } = [];
     public IReadOnlyList<Precision> Precisions { get; init; } = [Precision.Fp32, Precision.Bf16];
     public int Threads { get; init; } = 2;
+
+    /// <summary>The device the steps and matmul references run on: cpu, cuda or cuda:N (<see cref="Devices.Resolve"/>).</summary>
+    public string Device { get; init; } = "cpu";
     public int Steps { get; init; } = 20;
     public int Warmup { get; init; } = 3;
 
@@ -50,6 +53,8 @@ internal sealed record BenchOptions
                                                     agree within --rss-tolerance (0.10); each RSS reading follows a
                                                     full garbage collection (not timed)
           --threads 2                               libtorch intra-op threads
+          --device cpu|cuda|cuda:N         (cpu)    where the steps and the matmul references run; on CUDA each row also
+                                                    gets the device memory in use at the step ends (see DeviceMemory)
           --matmul true|false              (true)   matmul references; --matmul-seconds 1 per shape (best of the repeats)
           --json FILE                               every number plus machine facts (CPU, flags, load, commit)
           --layer B,n,d,K                           instead of the steps: forward + backward of one CRATE layer and of each
@@ -85,6 +90,8 @@ internal sealed record BenchOptions
                     _ => throw new BenchUsageException($"--precision must be fp32, bf16 or both, not '{v}'"),
                 } },
                 "--threads" => o with { Threads = Int(key, v) },
+                "--device" => o with { Device = v is "cpu" or "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], out int n) && n >= 0)
+                    ? v : throw new BenchUsageException($"--device must be cpu, cuda or cuda:N, not '{v}'") },
                 "--steps" => o with { Steps = Int(key, v) },
                 "--warmup" => o with { Warmup = Int(key, v) },
                 "--rss-steps" => o with { RssSteps = Int(key, v, min: 0) },

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Crate.Core.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Crate.Bench;
@@ -7,7 +8,7 @@ namespace Crate.Bench;
 /// <summary>One matmul reference: <c>[M, K] × [K, N]</c> in one precision, the best of its repeats.</summary>
 internal sealed record MatmulReference(string Shape, long M, long K, long N, string Precision, int Repeats, double BestSeconds, double Gflops);
 
-/// <summary>Matrix-multiply rate through the same libtorch and thread count as the models, fp32 or bf16.</summary>
+/// <summary>Matrix-multiply rate through the same libtorch, device and thread count as the models, fp32 or bf16.</summary>
 internal static class MatmulRate
 {
     /// <summary>
@@ -15,20 +16,24 @@ internal static class MatmulRate
     /// repeated until <paramref name="seconds"/> have passed (at least 5, at most 1,000); the fastest counts, as the
     /// machine's rate is what it reaches when nothing else runs.
     /// </summary>
-    public static MatmulReference Measure(string shape, long m, long k, long n, Precision precision, double seconds)
+    public static MatmulReference Measure(string shape, long m, long k, long n, Precision precision, double seconds, Device? device = null)
     {
         using var scope = NewDisposeScope();
+        var dev = device ?? CPU;
         var dtype = precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        var a = randn([m, k]).to(dtype);
-        var b = randn([k, n]).to(dtype);
+        var a = randn([m, k]).to(dtype).to(dev);
+        var b = randn([k, n]).to(dtype).to(dev);
+        // On CUDA a product only queues a kernel: wait for it inside the timed part.
+        Action wait = dev.type == DeviceType.CUDA ? () => cuda.synchronize(dev) : () => { };
         for (int i = 0; i < 2; i++)
             matmul(a, b).Dispose();
+        wait();
         double best = double.MaxValue, total = 0;
         int reps = 0;
         while (reps < 5 || (total < seconds && reps < 1000))
         {
             var sw = Stopwatch.StartNew();
-            using (var product = matmul(a, b)) { }
+            using (var product = matmul(a, b)) wait();
             double t = sw.Elapsed.TotalSeconds;
             best = Math.Min(best, t);
             total += t;
@@ -43,7 +48,7 @@ internal static class MatmulRate
 /// once before the models run and once after them; the faster of the two rounds counts (on a shared machine one
 /// round may fall in a busy moment).
 /// </summary>
-internal sealed class MatmulReferences(double seconds)
+internal sealed class MatmulReferences(double seconds, Device? device = null)
 {
     private const long Square = 2048;
     private readonly Dictionary<(long M, long K, long N, Precision P), MatmulReference> _best = [];
@@ -58,7 +63,7 @@ internal sealed class MatmulReferences(double seconds)
         foreach (var g in all)
             foreach (var p in precisions)
             {
-                var r = MatmulRate.Measure(g.Name, g.M, g.K, g.N, p, seconds);
+                var r = MatmulRate.Measure(g.Name, g.M, g.K, g.N, p, seconds, device);
                 Measured.Add(r);
                 Console.WriteLine($"  matmul {r.Precision} [{g.M}, {g.K}] x [{g.K}, {g.N}] ({g.Name}): {r.Gflops:F1} GFLOP/s (best of {r.Repeats})");
                 if (!_best.TryGetValue((g.M, g.K, g.N, p), out var known) || r.Gflops > known.Gflops) _best[(g.M, g.K, g.N, p)] = r;

@@ -33,6 +33,19 @@ catch (BenchUsageException e)
 
 torch.set_num_threads(options.Threads);
 torch.set_num_interop_threads(1);
+torch.Device device;
+try
+{
+    device = Devices.Resolve(options.Device);
+}
+catch (TrainerConfigException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+bool onCuda = device.type == DeviceType.CUDA;
+if (onCuda)
+    Console.WriteLine($"device {options.Device}: {torch.cuda.device_count()} CUDA device(s) visible; device memory: {DeviceMemory.Source}");
 var machine = MachineFacts.Read(torch.get_num_threads());
 Console.WriteLine($"{machine.CpuModel}, {machine.LogicalCpus} logical CPUs, avx512_bf16 {machine.Avx512Bf16}, amx_bf16 {machine.AmxBf16}; " +
                   $"libtorch threads {machine.TorchThreads}, allocator {machine.Allocator}; load average {machine.LoadAverageAtStart}; " +
@@ -63,7 +76,7 @@ catch (Exception e) when (e is BenchUsageException or ConfigException)
     return 2;
 }
 
-var references = new MatmulReferences(options.MatmulSeconds);
+var references = new MatmulReferences(options.MatmulSeconds, device);
 var rows = new List<BenchRow>();
 var shapes = new List<GemmShape>();
 foreach (var (task, model, config) in plan)
@@ -76,7 +89,9 @@ foreach (var (task, model, config) in plan)
     foreach (var precision in options.Precisions)
     {
         var row = TrainStepBench.Run(task.Name, model, bench, precision, options);
-        Console.WriteLine($"  {row.Precision}: {row.MedianMs:F1} ms/step median, {row.AchievedGflops:F1} GFLOP/s, RSS {row.RssAfterWarmupMiB:F0} -> {row.RssEndMiB:F0} MiB");
+        Console.WriteLine($"  {row.Precision}: {row.MedianMs:F1} ms/step median, {row.UnitsPerSecond:F1} {row.Unit}/s, {row.AchievedGflops:F1} GFLOP/s, " +
+                          $"RSS {row.RssAfterWarmupMiB:F0} -> {row.RssEndMiB:F0} MiB" +
+                          (onCuda ? $", device memory in use {(row.DeviceMemoryPeakMiB is { } used ? $"{used:F0} MiB at most" : "not available")}" : ""));
         rows.Add(row);
     }
 }
@@ -94,9 +109,9 @@ if (options.JsonPath is { } path)
     var document = new { machine, options = new
         {
             options.Tasks, options.Models, options.Preset, Sets = options.Sets.Select(s => $"{s.Key}={s.Value}"),
-            Precisions = options.Precisions.Select(p => p.ToString().ToLowerInvariant()), options.Threads, options.Warmup,
+            Precisions = options.Precisions.Select(p => p.ToString().ToLowerInvariant()), options.Threads, options.Device, options.Warmup,
             MeasuredSteps = options.MeasuredSteps, options.RssSteps, options.RssTolerance, options.MatmulSeconds,
-        }, matmul = references.Best, matmul_measurements = references.Measured, rows,
+        }, device_memory_source = onCuda ? DeviceMemory.Source : "cpu run", matmul = references.Best, matmul_measurements = references.Measured, rows,
         precision_pairs = PrecisionPair.Of(rows) };
     File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
     Console.WriteLine($"wrote {Path.GetFullPath(path)}");

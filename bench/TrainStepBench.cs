@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Crate.Core.Training;
+using TorchSharp;
 
 namespace Crate.Bench;
 
@@ -9,7 +10,7 @@ internal sealed record BenchRow(
     int WarmupSteps, int MeasuredSteps, double MedianMs, double MinMs, double MaxMs, double SamplesPerSecond,
     double GflopPerStep, double AchievedGflops, GemmShape LargestGemm, double? GemmGflops, double? SquareGflops,
     double RssAfterWarmupMiB, double RssEndMiB, double RssPeakMiB, double RssChange, bool? RssFlat, double ManagedAfterWarmupMiB, double ManagedEndMiB,
-    double LastLoss)
+    double LastLoss, string Device = "cpu", double? DeviceMemoryPeakMiB = null, string Unit = "images", double UnitsPerSecond = 0)
 {
     /// <summary>Achieved rate as a share of the matmul rate at the model's largest weight product, same precision.</summary>
     public double? PercentOfGemm => GemmGflops is > 0 ? 100 * AchievedGflops / GemmGflops : null;
@@ -65,14 +66,21 @@ internal static class TrainStepBench
         var times = new List<double>(o.MeasuredSteps);
         double lastLoss = double.NaN, rssAfterWarmup = double.NaN, rssEnd = double.NaN, managedAfterWarmup = double.NaN, managedEnd = double.NaN;
         string precisionName = precision == Precision.Bf16 ? "bf16" : "fp32";
-        using var context = new LocalRunContext(seed: 0) { Task = task, Model = model, KeepProgress = false };
+        using var context = new LocalRunContext(seed: 0) { Task = task, Model = model, KeepProgress = false, Device = o.Device };
+        bool onCuda = o.Device.StartsWith("cuda", StringComparison.Ordinal);
+        double? deviceUsed = null;
         var clock = Stopwatch.StartNew();
         var stepStart = clock.Elapsed;
         int reportEvery = Math.Max(1, total / 10);
+        var device = Devices.Resolve(o.Device);
         bench.Run(total, precision, context, report =>
         {
+            // The step's loss and gradient norm are host numbers, but its optimizer update (and a DINO teacher's EMA) may
+            // still be queued on a CUDA stream: wait for them, so each step is charged its own kernels.
+            if (onCuda) torch.cuda.synchronize(device);
             double seconds = (clock.Elapsed - stepStart).TotalSeconds;
             lastLoss = report.Loss;
+            if (onCuda && DeviceMemory.UsedMiB() is { } used) deviceUsed = Math.Max(deviceUsed ?? 0, used);
             if (report.Step > o.Warmup) times.Add(seconds);
             bool reading = report.Step == o.Warmup || report.Step == total || (o.RssSteps > 0 && report.Step % reportEvery == 0);
             if (reading && o.RssSteps > 0) Settle();
@@ -91,7 +99,8 @@ internal static class TrainStepBench
         return new BenchRow(task, model, bench.Description, precisionName, bench.Parameters, options.BatchSize, options.EffectiveMicroBatch,
             o.Warmup, times.Count, median * 1e3, times[0] * 1e3, times[^1] * 1e3, options.BatchSize / median, flops / 1e9, achieved,
             bench.LargestLinear, null, null,
-            rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss);
+            rssAfterWarmup, rssEnd, ProcessMemory.PeakMiB(), change, flat, managedAfterWarmup, managedEnd, lastLoss, o.Device, deviceUsed,
+            bench.Unit, (double)options.BatchSize * bench.UnitsPerSample / median);
     }
 
     /// <summary>

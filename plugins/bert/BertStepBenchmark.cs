@@ -47,6 +47,6 @@ public sealed partial class BertTask : IStepBenchmark
         gemms.Add(new("mlm.decoder", predicted, d, VocabSize));
         string name = model == BertModels.Crate ? "CRATE-BERT" : "BERT";
         return StepBenchmark.Create($"{name} L={shape.NumLayers} K={shape.NumHeads} d={d}, sequences of {t}, vocabulary {VocabSize}", spec, options, gemms,
-            [(nn.Module)network, batches]);
+            [(nn.Module)network, batches], unit: "tokens", unitsPerSample: t);
     }
 }

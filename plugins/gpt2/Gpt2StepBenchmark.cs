@@ -35,6 +35,7 @@ public sealed partial class Gpt2Task : IStepBenchmark
             : BlockGemms.TransformerBlocks("", shape.NLayer, micro, t, d, shape.NHead, 4L * d));
         gemms.Add(new("lm_head", (long)micro * t, d, shape.VocabSize));
         string name = model == Gpt2Models.Crate ? "CRATE-GPT" : "GPT-2";
-        return StepBenchmark.Create($"{name} L={shape.NLayer} K={shape.NHead} d={d}, context {t}, vocabulary {shape.VocabSize}", spec, options, gemms, [network, batches]);
+        return StepBenchmark.Create($"{name} L={shape.NLayer} K={shape.NHead} d={d}, context {t}, vocabulary {shape.VocabSize}", spec, options, gemms, [network, batches],
+            unit: "tokens", unitsPerSample: t);
     }
 }

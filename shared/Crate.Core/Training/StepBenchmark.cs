@@ -45,6 +45,12 @@ public abstract class StepBenchmark : IDisposable
     /// <summary>The task's recipe for this config, as its run hands it to the trainer.</summary>
     public TrainerOptions Options { get; }
 
+    /// <summary>What the throughput counts: "images" (one per sample) or "tokens" (<see cref="UnitsPerSample"/> per sequence).</summary>
+    public string Unit { get; private init; } = "images";
+
+    /// <summary>Units of <see cref="Unit"/> in one sample (a language model's context length; 1 for an image).</summary>
+    public long UnitsPerSample { get; private init; } = 1;
+
     /// <summary>The forward pass's matrix products per micro-batch.</summary>
     public IReadOnlyList<GemmShape> Gemms { get; }
 
@@ -67,6 +73,16 @@ public abstract class StepBenchmark : IDisposable
         NanRetries = 0, Precision = precision,
     };
 
+    /// <summary>Every module of the step (trainable first, then frozen ones such as an EMA teacher), in checkpoint order.</summary>
+    public abstract IReadOnlyList<nn.Module> Modules { get; }
+
+    /// <summary>
+    /// Micro-batch <paramref name="index"/> of the synthetic data as the trainer receives it on <paramref name="device"/>
+    /// (a task's batch record: image views and labels, token windows, masks); the caller disposes its tensors, e.g.
+    /// with a dispose scope. For checks of where a step's inputs live.
+    /// </summary>
+    public abstract object Batch(long index, Device device);
+
     /// <summary>Trains <paramref name="steps"/> steps in <paramref name="context"/>, calling <paramref name="onStep"/> after each.</summary>
     public TrainingResult Run(int steps, Precision precision, IRunContext context, Action<StepReport> onStep)
     {
@@ -77,10 +93,16 @@ public abstract class StepBenchmark : IDisposable
     /// <summary>Builds the trainer over the spec and runs it.</summary>
     protected abstract TrainingResult RunTrainer(TrainerOptions options, IRunContext context, Action<StepReport> onStep);
 
-    /// <summary>A benchmark over <paramref name="spec"/>; <paramref name="owned"/> (modules, losses) are disposed with it.</summary>
+    /// <summary>
+    /// A benchmark over <paramref name="spec"/>; <paramref name="owned"/> (modules, losses) are disposed with it. Its
+    /// throughput counts <paramref name="unit"/>, <paramref name="unitsPerSample"/> per sample (tokens of a sequence).
+    /// </summary>
     public static StepBenchmark Create<TBatch>(string description, TrainingSpec<TBatch> spec, TrainerOptions options,
-        IReadOnlyList<GemmShape> gemms, IReadOnlyList<IDisposable> owned) =>
-        new Typed<TBatch>(description, spec, options, gemms, owned);
+        IReadOnlyList<GemmShape> gemms, IReadOnlyList<IDisposable> owned, string unit = "images", long unitsPerSample = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(unitsPerSample, 1);
+        return new Typed<TBatch>(description, spec, options, gemms, owned) { Unit = unit, UnitsPerSample = unitsPerSample };
+    }
 
     /// <summary>Disposes the modules.</summary>
     public void Dispose()
@@ -93,6 +115,10 @@ public abstract class StepBenchmark : IDisposable
         IReadOnlyList<IDisposable> owned)
         : StepBenchmark(description, options, gemms, spec.Trainable.Sum(m => m.parameters().Where(p => p.requires_grad).Sum(p => p.numel())), owned)
     {
+        public override IReadOnlyList<nn.Module> Modules => [.. spec.Trainable, .. spec.Frozen];
+
+        public override object Batch(long index, Device device) => spec.Data.Get(new DataPosition(0, index), device)!;
+
         protected override TrainingResult RunTrainer(TrainerOptions trainerOptions, IRunContext context, Action<StepReport> onStep)
         {
             var trainer = new Trainer<TBatch>(spec, trainerOptions, context);

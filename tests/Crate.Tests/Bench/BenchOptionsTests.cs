@@ -26,6 +26,14 @@ public sealed class BenchOptionsTests
     }
 
     [Fact]
+    public void The_device_defaults_to_the_cpu_and_takes_cuda()
+    {
+        Assert.Equal("cpu", BenchOptions.Parse([]).Device);
+        Assert.Equal("cuda", BenchOptions.Parse(["--device", "cuda"]).Device);
+        Assert.Equal("cuda:1", BenchOptions.Parse(["--device", "cuda:1"]).Device);
+    }
+
+    [Fact]
     public void Options_are_read()
     {
         var o = BenchOptions.Parse(["--tasks", "gpt2,bert", "--model", "crate", "--precision", "bf16", "--steps", "9", "--warmup", "2",
@@ -47,6 +55,8 @@ public sealed class BenchOptionsTests
     [InlineData("--set", "model.dim", "--set needs key=value")]
     [InlineData("--dim", "192", "--set model.dim=192")]
     [InlineData("--bogus", "1", "unknown option --bogus")]
+    [InlineData("--device", "gpu", "--device must be cpu, cuda or cuda:N")]
+    [InlineData("--device", "cuda:x", "--device must be cpu, cuda or cuda:N")]
     [InlineData("--layer", "128,50,192", "--layer needs B,n,d,K")]
     [InlineData("--layer", "128,50,190,6", "width 190 is not divisible by 6 heads")]
     public void Bad_options_name_the_cause(string key, string value, string expected)

@@ -43,6 +43,8 @@ public sealed class StepBenchmarkTests
         using var bench = ((IStepBenchmark)task).CreateStepBenchmark(model, config);
 
         Assert.Equal(config.GetInt(TrainerKeys.Train.BatchSize), bench.Options.BatchSize);
+        Assert.Equal(taskName is "gpt2" or "bert" ? "tokens" : "images", bench.Unit);
+        Assert.True(bench.UnitsPerSample >= 1);
         Assert.True(bench.Parameters > 0);
         Assert.True(bench.StepFlops > 0);
         Assert.Contains(bench.LargestLinear, bench.Gemms);
@@ -68,6 +70,7 @@ public sealed class StepBenchmarkTests
         Assert.Equal(TrainerOptions.FromConfig(config) with { MaxSteps = 7, EvalEverySteps = 7, KeepCheckpoints = 1, Precision = Precision.Bf16 }, options);
         Assert.Equal(1.0, options.GradClip);
         Assert.Equal("lm_head", bench.LargestLinear.Name);
+        Assert.Equal(("tokens", 128L), (bench.Unit, bench.UnitsPerSample));   // throughput in tokens: batch x context
         // GPT-2-style step: the tied head [B·T, d] x [d, V] is the largest weight product.
         Assert.Equal((16L * 128, 128L, 50304L), (bench.LargestLinear.M, bench.LargestLinear.K, bench.LargestLinear.N));
     }
