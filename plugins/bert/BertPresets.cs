@@ -24,11 +24,11 @@ public static class BertPresets
         NoPerModel);
 
     /// <summary>
-    /// The CPU default, both models and three seeds within about 12 minutes on 2 idle cores (plugin README): SOTU on the
+    /// The CPU default, both models and three seeds in about 24 minutes on 2 idle cores (measured, plugin README): SOTU on the
     /// 4,096-token sotu-vocab, the bigram-shift downstream task (bag of words is at chance by construction).
     /// </summary>
     public static Preset Small { get; } = new("small",
-        "CPU default, 3 seeds of both models with the controls about 12 minutes on 2 cores (plugins/bert/README.md): SOTU, sotu-vocab (4,096 ids), " +
+        "CPU default, 3 seeds of both models with the controls 24 minutes on 2 idle cores (plugins/bert/README.md): SOTU, sotu-vocab (4,096 ids), " +
         "L=4 K=4 d=128 (BERT MLP 512), sequences of 48, MLM 1,000 steps of 32, AdamW lr 2e-3 warm-up 100; " +
         "downstream sotu-bshift, fine-tuning 300 steps of 32 on 8,000 sentences, lr 5e-4 layer decay 0.8; 2,000 test sentences",
         Values(
